@@ -1,0 +1,67 @@
+"""The procedures app: inventory, triage and yearly conversion planning for a DX office."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then instance config, then environment, then extensions."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_mapping(
+        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'procedures.sqlite'}",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        UPLOAD_MAX_BYTES=20 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE="ja",
+        BABEL_DEFAULT_TIMEZONE="Asia/Tokyo",
+        CITY_NAME="藤沢市（デモ）",
+        PAGE_SIZE=50,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if test_config is None:
+        _load_instance_config(app)
+    else:
+        app.config.from_mapping(test_config)
+
+    from procedures import auth, cli, db, errors, i18n, templating
+    from procedures.views import register_blueprints
+
+    db.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    register_blueprints(app)
+    return app
+
+
+def _load_instance_config(app: Flask) -> None:
+    """Read instance/config.py (generated with a SECRET_KEY once), then the environment."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    config_file = instance / "config.py"
+    if not config_file.exists() and "SECRET_KEY" not in os.environ:
+        # A key per installation, never a constant in the code.
+        config_file.write_text(f"SECRET_KEY = {secrets.token_hex(32)!r}\n", encoding="utf-8")
+    app.config.from_pyfile(config_file.name, silent=True)
+    for name in ("SECRET_KEY", "DATABASE_URL", "CITY_NAME"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if os.environ.get("UPLOAD_MAX_BYTES"):
+        app.config["UPLOAD_MAX_BYTES"] = int(os.environ["UPLOAD_MAX_BYTES"])
+        app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
+    if os.environ.get("HTTPS") == "1":
+        app.config["SESSION_COOKIE_SECURE"] = True

@@ -1,0 +1,223 @@
+"""Command-line interface (`flask --app wsgi ...`): a stable contract for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from procedures import db
+from procedures.models import Role, User
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for command in (
+        init_db_command,
+        create_user_command,
+        ensure_admin_command,
+        load_demo_command,
+        import_inventory_command,
+        summary_command,
+        plan_command,
+        export_plan_command,
+        export_inventory_command,
+    ):
+        app.cli.add_command(command)
+
+
+def upgrade_schema() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent.parent
+    config = Config()
+    config.set_main_option("script_location", str(root / "migrations"))
+    config.attributes["engine"] = db.engine()
+    command.upgrade(config, "head")
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    upgrade_schema()
+    click.echo("database schema is up to date")
+
+
+@click.command("create-user")
+@click.argument("login")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--division", "division_name", help="The division a division user belongs to.")
+def create_user_command(login: str, role: str, division_name: str | None) -> None:
+    """Create a user; the password is read from standard input."""
+    from procedures.users import UserError, create_user
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with db.session_scope() as session:
+            create_user(
+                session=session,
+                login=login,
+                password=password,
+                role=Role(role),
+                division_name=division_name,
+            )
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"created user {login} ({role})")
+
+
+@click.command("ensure-admin")
+@click.option("--login", default="admin", show_default=True)
+def ensure_admin_command(login: str) -> None:
+    """Create the first admin with a random password, printed once; do nothing if one exists."""
+    from procedures.users import create_user, generate_password
+
+    with db.session_scope() as session:
+        if session.execute(select(User.id).where(User.role == Role.admin)).first():
+            click.echo("an admin user exists already; its password is not shown again")
+            return
+        password = generate_password()
+        create_user(session=session, login=login, password=password, role=Role.admin)
+    click.echo(f"created admin user {login!r} with password: {password}")
+    click.echo("Write it down now: it is not shown again.")
+
+
+@click.command("load-demo")
+def load_demo_command() -> None:
+    """Load the demo municipality into an empty database (does nothing when data exists)."""
+    from procedures.demo import load_demo
+
+    with db.session_scope() as session:
+        outcome = load_demo(session)
+    if outcome is None:
+        click.echo("the database already holds procedures: demo not loaded again")
+    else:
+        click.echo(f"loaded the demo municipality: {outcome.created} procedures")
+
+
+@click.command("import-inventory")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--division", "division_name", help="Division for rows that do not name one.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def import_inventory_command(
+    path: Path, division_name: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Import an inventory file; exit 1 with the reason when the file is refused."""
+    from procedures.imports import import_file
+
+    content = path.read_bytes()
+    with db.session_scope() as session:
+        outcome = import_file(
+            session,
+            content=content,
+            file_name=path.name,
+            division_name=division_name,
+            dry_run=dry_run,
+        )
+    if outcome.refused is not None:
+        click.echo(f"refused: {outcome.refused.message}", err=True)
+        sys.exit(1)
+    if outcome.duplicate_of is not None:
+        click.echo(
+            f"refused: this file was already imported (batch {outcome.duplicate_of}); "
+            "nothing changed",
+            err=True,
+        )
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(outcome.as_json(), ensure_ascii=False))
+        return
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        f"{verb} {path.name}: {outcome.rows} rows, {outcome.created} new, "
+        f"{outcome.updated} changed, {outcome.unchanged} unchanged, "
+        f"{outcome.missing} missing, {len(outcome.errors)} errors, "
+        f"{len(outcome.warnings)} warnings"
+    )
+    for problem in outcome.errors[:50]:
+        click.echo(f"  error: {problem.sheet} row {problem.row}: {problem.message}", err=True)
+
+
+@click.command("summary")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def summary_command(as_json: bool) -> None:
+    """Print the funnel: procedures, visits, feasibility, plan and done per year."""
+    from procedures.summary import funnel
+
+    with db.session_scope() as session:
+        counts = funnel(session)
+    if as_json:
+        click.echo(json.dumps(counts, ensure_ascii=False))
+        return
+    for key, value in counts.items():
+        click.echo(f"{key}: {value}")
+
+
+@click.command("plan")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def plan_command(as_json: bool) -> None:
+    """Recompute the yearly plan and print it: fiscal year → ordered procedures with score."""
+    from procedures.exports import plan_rows
+    from procedures.ranking import recompute_plan
+
+    with db.session_scope() as session:
+        entries = recompute_plan(session)
+        years = sorted({entry.fiscal_year for entry in entries})
+        plan = {
+            str(year): [
+                {
+                    "position": row[0],
+                    "code": row[3],
+                    "name": row[4],
+                    "tier": row[5],
+                    "score": row[11],
+                    "procedure_id": row[10],
+                }
+                for row in plan_rows(session, year)
+            ]
+            for year in years
+        }
+    if as_json:
+        click.echo(json.dumps(plan, ensure_ascii=False))
+        return
+    for year, rows in plan.items():
+        click.echo(f"FY{year}: {len(rows)} procedures")
+        for row in rows:
+            click.echo(
+                f"  {row['position']:>4}  {row['score']:>6.2f}  {row['code'] or '':<16} "
+                f"{row['name']}"
+            )
+
+
+@click.command("export-plan")
+@click.option("--fiscal-year", type=int, required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export_plan_command(fiscal_year: int, output: Path) -> None:
+    """Write the yearly conversion list of one fiscal year as .xlsx."""
+    from procedures.exports import plan_workbook
+
+    with db.session_scope() as session:
+        content = plan_workbook(
+            session, fiscal_year=fiscal_year, city=current_app.config["CITY_NAME"]
+        )
+    output.write_bytes(content)
+    click.echo(f"wrote {output}")
+
+
+@click.command("export-inventory")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export_inventory_command(output: Path) -> None:
+    """Write the whole inventory as .xlsx."""
+    from procedures.exports import inventory_workbook
+
+    with db.session_scope() as session:
+        content = inventory_workbook(session)
+    output.write_bytes(content)
+    click.echo(f"wrote {output}")

@@ -1,0 +1,31 @@
+"""The demo municipality: generated procedures loaded through the import path, then planned."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from importers.inventory import ParsedRow
+from procedures.demo_data import generate_demo_municipality
+from procedures.imports import ImportOutcome, apply_plan, compare_rows
+from procedures.models import Procedure
+from procedures.ranking import recompute_plan
+
+
+def load_demo(session: Session) -> ImportOutcome | None:
+    """Load the demo city into an empty database and plan it; do nothing if data exists.
+
+    Never touching a database that has procedures keeps `make run` from undoing a
+    person's edits when it is run again.
+    """
+    if session.execute(select(func.count()).select_from(Procedure)).scalar_one():
+        return None
+    rows = [
+        ParsedRow(sheet="demo", row=index, values=values, extra={})
+        for index, values in enumerate(generate_demo_municipality(), start=1)
+    ]
+    outcome = ImportOutcome(file_name="demo", sha256="")
+    plan = compare_rows(session, rows, outcome)
+    apply_plan(session, plan, batch_id=None, user_id=None)
+    recompute_plan(session)
+    return outcome

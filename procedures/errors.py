@@ -1,0 +1,51 @@
+"""Error pages in the user's language: no stack trace, SQL or path ever reaches a page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers that render errors as plain pages with what to do next."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_error: CSRFError):
+        message = _(
+            "The form has expired or was sent from elsewhere. Reload the page and try again."
+        )
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_error: RequestEntityTooLarge):
+        limit_mb = app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
+        message = _(
+            "The file is larger than %(limit)d MB. Split it by department or remove unused sheets.",
+            limit=limit_mb,
+        )
+        return render_template("error.html", status=413, message=message), 413
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        messages = {
+            403: _("You do not have permission for this page or action."),
+            404: _("This page does not exist. Check the address or go back to the list."),
+            405: _("This action is not available here."),
+        }
+        message = messages.get(error.code or 500, _("The request could not be handled."))
+        return render_template("error.html", status=error.code, message=message), error.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("Unhandled error", exc_info=error)
+        message = _(
+            "Something went wrong on the server. Nothing was saved. Try again, "
+            "and tell the DX office if it happens again."
+        )
+        return render_template("error.html", status=500, message=message), 500

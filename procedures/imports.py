@@ -1,0 +1,626 @@
+"""Importing an inventory: compare parsed rows with the database, then apply in one transaction.
+
+The file is parsed by `importers` (bytes to rows, no database). Here the rows meet the
+database: identity (the procedure's code, else division + normalised name), the difference
+(new / changed / unchanged / missing), and the writes — batched statements, never one ORM
+object per row, every change audited with its import batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlmodel import Session
+
+from importers.inventory import (
+    InventoryRefused,
+    ParsedInventory,
+    ParsedRow,
+    Problem,
+    ReadLimits,
+    parse_inventory,
+)
+from procedures.catalogue import (
+    DivisionCache,
+    audit_text,
+    blockers_from_column,
+    blockers_to_column,
+    name_key,
+)
+from procedures.models import (
+    AuditEvent,
+    Division,
+    ImportBatch,
+    Lifecycle,
+    Procedure,
+    utcnow,
+)
+
+#: Procedure columns an import may set, in the order the preview shows them.
+IMPORTED_FIELDS = (
+    "code",
+    "name",
+    "legal_basis",
+    "kind",
+    "applicant",
+    "life_events",
+    "annual_volume",
+    "volume_is_estimate",
+    "volume_fiscal_year",
+    "visit_required",
+    "visit_reason",
+    "fee_required",
+    "fee_payment",
+    "attachments",
+    "originals_required",
+    "seal_required",
+    "identity_check",
+    "mynaportal_eligible",
+    "online_status",
+    "channel",
+    "verdict",
+    "verdict_reason",
+    "blockers",
+    "target_fiscal_year",
+    "done_fiscal_year",
+    "notes",
+)
+#: Columns that cannot hold NULL: a blank cell leaves the stored value alone.
+NOT_NULL_FIELDS = {"verdict", "mynaportal_eligible", "volume_is_estimate", "name"}
+BATCH_SIZE = 1000
+
+
+@dataclass
+class FieldChange:
+    """One field of one procedure: old value → new value, as text."""
+
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass
+class RowChange:
+    """A row of the file that changes the database."""
+
+    kind: str  # "new" | "changed" | "missing"
+    division: str
+    name: str
+    code: str | None
+    sheet: str | None = None
+    row: int | None = None
+    procedure_id: int | None = None
+    fields: list[FieldChange] = field(default_factory=list)
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did, or would do: the counts, the changes and the problems."""
+
+    file_name: str
+    sha256: str
+    batch_id: int | None = None
+    sheets: list[dict[str, Any]] = field(default_factory=list)
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    changes: list[RowChange] = field(default_factory=list)
+    #: Set when the same bytes were already imported: nothing is done again.
+    duplicate_of: int | None = None
+    #: Set when the whole file is refused: nothing is written.
+    refused: InventoryRefused | None = None
+    committed: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the CLI's JSON contract."""
+
+        def problem(item: Problem) -> dict[str, Any]:
+            return {
+                "sheet": item.sheet,
+                "row": item.row,
+                "column": item.column,
+                "message": item.message,
+            }
+
+        return {
+            "file": self.file_name,
+            "sheets": self.sheets,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "missing": self.missing,
+            "errors": [problem(item) for item in self.errors],
+            "warnings": [problem(item) for item in self.warnings],
+        }
+
+
+@dataclass
+class _Plan:
+    """The difference between the file and the database, ready to apply."""
+
+    new_rows: list[tuple[ParsedRow, str, str | None]] = field(default_factory=list)
+    updates: list[tuple[int, dict[str, Any], list[FieldChange]]] = field(default_factory=list)
+    missing_ids: list[int] = field(default_factory=list)
+
+
+def sha256_of(content: bytes) -> str:
+    """Return the hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def find_committed_batch(session: Session, sha256: str) -> int | None:
+    """Return the id of a committed import of the same bytes, if any."""
+    return session.execute(
+        select(ImportBatch.id).where(
+            ImportBatch.sha256 == sha256, ImportBatch.status == "committed"
+        )
+    ).scalar()
+
+
+def analyse_file(
+    session: Session,
+    *,
+    content: bytes,
+    file_name: str,
+    division_name: str | None = None,
+    only_division: str | None = None,
+    mapping: dict[str, str | None] | None = None,
+    limits: ReadLimits | None = None,
+) -> tuple[ImportOutcome, _Plan | None]:
+    """Parse a file and compare it with the database, writing nothing."""
+    outcome = ImportOutcome(file_name=file_name, sha256=sha256_of(content))
+    outcome.duplicate_of = find_committed_batch(session, outcome.sha256)
+    try:
+        parsed = parse_inventory(content, file_name, mapping=mapping, limits=limits or ReadLimits())
+    except InventoryRefused as refusal:
+        outcome.refused = refusal
+        return outcome, None
+    _describe_sheets(outcome, parsed)
+    plan = compare_rows(
+        session, parsed.rows(), outcome, division_name=division_name, only=only_division
+    )
+    return outcome, plan
+
+
+def _describe_sheets(outcome: ImportOutcome, parsed: ParsedInventory) -> None:
+    for sheet in parsed.sheets:
+        outcome.sheets.append(
+            {
+                "name": sheet.name,
+                "header_row": sheet.header_row,
+                "rows": len(sheet.rows),
+                "skipped": sheet.skipped_reason,
+                "columns": [
+                    {
+                        "index": column.index,
+                        "header": column.header,
+                        "field": column.field,
+                        "samples": column.samples,
+                    }
+                    for column in sheet.columns
+                ],
+            }
+        )
+    outcome.errors = [item for item in parsed.problems if item.severity == "error"]
+    outcome.warnings = [item for item in parsed.problems if item.severity != "error"]
+    refused_rows = {(item.sheet, item.row) for item in outcome.errors if item.row is not None}
+    outcome.rows = sum(len(sheet.rows) for sheet in parsed.sheets) + len(refused_rows)
+
+
+def stored_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Convert a parsed row's values to column values; blanks in NOT NULL columns are dropped."""
+    stored: dict[str, Any] = {}
+    for name in IMPORTED_FIELDS:
+        if name not in values:
+            continue
+        value = values[name]
+        if name == "blockers":
+            value = blockers_to_column(value)
+        elif name == "life_events":
+            value = "; ".join(value) if value else None
+        elif isinstance(value, str):
+            value = value.strip() or None
+        if value is None and name in NOT_NULL_FIELDS:
+            continue
+        stored[name] = value
+    return stored
+
+
+def _comparable(name: str, value: Any) -> str | None:
+    if name == "blockers":
+        return audit_text(blockers_from_column(value))
+    return audit_text(value)
+
+
+def _load_existing(session: Session, division_ids: list[int]) -> list[dict[str, Any]]:
+    if not division_ids:
+        return []
+    columns = [getattr(Procedure, name) for name in IMPORTED_FIELDS]
+    query = select(
+        Procedure.id,
+        Procedure.division_id,
+        Procedure.name_key,
+        Procedure.lifecycle,
+        *columns,
+    ).where(Procedure.division_id.in_(division_ids))
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def compare_rows(
+    session: Session,
+    rows: Iterable[ParsedRow],
+    outcome: ImportOutcome,
+    *,
+    division_name: str | None = None,
+    only: str | None = None,
+) -> _Plan:
+    """Sort rows into new, changed, unchanged and missing against the database."""
+    divisions = dict(session.execute(select(Division.name, Division.id)).all())
+    rows_by_division: dict[str, list[ParsedRow]] = defaultdict(list)
+    for row in rows:
+        row_division = row.values.get("division") or division_name
+        if not row_division:
+            outcome.errors.append(_row_problem(row, "no_division", {}))
+            continue
+        if only and row_division != only:
+            outcome.errors.append(
+                _row_problem(row, "other_division", {"division": row_division, "own": only})
+            )
+            continue
+        rows_by_division[row_division].append(row)
+
+    known_ids = [divisions[name] for name in rows_by_division if name in divisions]
+    existing = _load_existing(session, known_ids)
+    by_code = {(item["division_id"], item["code"]): item for item in existing if item["code"]}
+    by_name = {(item["division_id"], item["name_key"]): item for item in existing}
+    seen: set[int] = set()
+    seen_keys: set[tuple] = set()
+    plan = _Plan()
+    for division, rows in rows_by_division.items():
+        division_id = divisions.get(division)
+        for row in rows:
+            key = (division, row.values.get("code") or name_key(row.values["name"]))
+            if key in seen_keys:
+                outcome.errors.append(_row_problem(row, "duplicate_row", {"name": key[1]}))
+                continue
+            seen_keys.add(key)
+            match = _match(row, division_id, by_code, by_name)
+            if match is None or match["id"] in seen:
+                plan.new_rows.append((row, division, row.values.get("department")))
+                outcome.changes.append(_new_change(row, division))
+                continue
+            seen.add(match["id"])
+            _compare_row(row, match, division, plan, outcome)
+    for item in existing:
+        if item["id"] not in seen and item["lifecycle"] == Lifecycle.active:
+            plan.missing_ids.append(item["id"])
+            outcome.changes.append(
+                RowChange(
+                    kind="missing",
+                    division=_division_name(divisions, item["division_id"]),
+                    name=item["name"],
+                    code=item["code"],
+                    procedure_id=item["id"],
+                )
+            )
+    outcome.created = len(plan.new_rows)
+    outcome.updated = len(plan.updates)
+    outcome.missing = len(plan.missing_ids)
+    return plan
+
+
+def _division_name(divisions: dict[str, int], division_id: int) -> str:
+    return next((name for name, ident in divisions.items() if ident == division_id), "")
+
+
+def _match(row: ParsedRow, division_id: int | None, by_code: dict, by_name: dict) -> dict | None:
+    if division_id is None:
+        return None
+    code = row.values.get("code")
+    if code and (division_id, code) in by_code:
+        return by_code[(division_id, code)]
+    candidate = by_name.get((division_id, name_key(row.values["name"])))
+    # A name match only counts when the codes do not contradict each other.
+    if candidate and (not code or not candidate["code"] or candidate["code"] == code):
+        return candidate
+    return None
+
+
+def _compare_row(
+    row: ParsedRow, match: dict, division: str, plan: _Plan, outcome: ImportOutcome
+) -> None:
+    values = stored_values(row.values)
+    diffs = [
+        FieldChange(name, _comparable(name, match[name]), _comparable(name, value))
+        for name, value in values.items()
+        if _comparable(name, match[name]) != _comparable(name, value)
+    ]
+    changes = {diff.field: values[diff.field] for diff in diffs}
+    if match["lifecycle"] == Lifecycle.missing:
+        changes["lifecycle"] = Lifecycle.active.value
+        diffs.append(FieldChange("lifecycle", Lifecycle.missing.value, Lifecycle.active.value))
+    if not diffs:
+        outcome.unchanged += 1
+        return
+    if "name" in changes:
+        changes["name_key"] = name_key(changes["name"])
+    plan.updates.append((match["id"], changes, diffs))
+    outcome.changes.append(
+        RowChange(
+            kind="changed",
+            division=division,
+            name=row.values["name"],
+            code=row.values.get("code"),
+            sheet=row.sheet,
+            row=row.row,
+            procedure_id=match["id"],
+            fields=diffs,
+        )
+    )
+
+
+def _new_change(row: ParsedRow, division: str) -> RowChange:
+    return RowChange(
+        kind="new",
+        division=division,
+        name=row.values["name"],
+        code=row.values.get("code"),
+        sheet=row.sheet,
+        row=row.row,
+    )
+
+
+def _row_problem(row: ParsedRow, code: str, params: dict[str, Any]) -> Problem:
+    return Problem(
+        severity="error",
+        code=code,
+        params={"row": row.row, **params},
+        sheet=row.sheet,
+        row=row.row,
+        column=None,
+    )
+
+
+def apply_plan(session: Session, plan: _Plan, *, batch_id: int | None, user_id: int | None) -> None:
+    """Write the plan: inserts, updates and missing flags in batches, each change audited."""
+    now = utcnow()
+    divisions = DivisionCache(session)
+    _insert_new(session, plan, divisions, batch_id=batch_id, user_id=user_id, now=now)
+    _apply_updates(session, plan, batch_id=batch_id, user_id=user_id, now=now)
+    _flag_missing(session, plan, batch_id=batch_id, user_id=user_id, now=now)
+
+
+def _insert_new(session, plan, divisions, *, batch_id, user_id, now) -> None:
+    table = Procedure.__table__
+    records = []
+    for row, division, department in plan.new_rows:
+        values = stored_values(row.values)
+        records.append(
+            {
+                **{name: None for name in IMPORTED_FIELDS if name not in NOT_NULL_FIELDS},
+                "verdict": "undecided",
+                "mynaportal_eligible": False,
+                "volume_is_estimate": False,
+                **values,
+                "extra": json.dumps(row.extra, ensure_ascii=False) if row.extra else None,
+                "name_key": name_key(values["name"]),
+                "division_id": divisions.division_id(division, department or None),
+                "blockers": values.get("blockers") or "",
+                "lifecycle": Lifecycle.active.value,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    connection = session.connection()
+    for start in range(0, len(records), BATCH_SIZE):
+        chunk = records[start : start + BATCH_SIZE]
+        result = connection.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), chunk
+        )
+        ids = [row_id for (row_id,) in result]
+        _audit(
+            connection,
+            [
+                {
+                    "procedure_id": ident,
+                    "action": "create",
+                    "field": None,
+                    "old_value": None,
+                    "new_value": record["name"],
+                }
+                for ident, record in zip(ids, chunk, strict=True)
+            ],
+            batch_id=batch_id,
+            user_id=user_id,
+            now=now,
+        )
+
+
+def _apply_updates(session, plan, *, batch_id, user_id, now) -> None:
+    table = Procedure.__table__
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for procedure_id, changes, _diffs in plan.updates:
+        groups[tuple(sorted(changes))].append({"_id": procedure_id, **changes})
+    connection = session.connection()
+    for fields, params in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(
+                {name: bindparam(name) for name in fields},
+                version=table.c.version + 1,
+                updated_at=now,
+                missing_batch_id=None,
+            )
+        )
+        for start in range(0, len(params), BATCH_SIZE):
+            connection.execute(statement, params[start : start + BATCH_SIZE])
+    events = [
+        {
+            "procedure_id": procedure_id,
+            "action": "import",
+            "field": diff.field,
+            "old_value": diff.old,
+            "new_value": diff.new,
+        }
+        for procedure_id, _changes, diffs in plan.updates
+        for diff in diffs
+    ]
+    _audit(connection, events, batch_id=batch_id, user_id=user_id, now=now)
+
+
+def _flag_missing(session, plan, *, batch_id, user_id, now) -> None:
+    table = Procedure.__table__
+    connection = session.connection()
+    for start in range(0, len(plan.missing_ids), BATCH_SIZE):
+        chunk = plan.missing_ids[start : start + BATCH_SIZE]
+        connection.execute(
+            update(table)
+            .where(table.c.id.in_(chunk))
+            .values(
+                lifecycle=Lifecycle.missing.value,
+                missing_batch_id=batch_id,
+                version=table.c.version + 1,
+                updated_at=now,
+            )
+        )
+    events = [
+        {
+            "procedure_id": ident,
+            "action": "import",
+            "field": "lifecycle",
+            "old_value": Lifecycle.active.value,
+            "new_value": Lifecycle.missing.value,
+        }
+        for ident in plan.missing_ids
+    ]
+    _audit(connection, events, batch_id=batch_id, user_id=user_id, now=now)
+
+
+def _audit(connection, events: list[dict[str, Any]], *, batch_id, user_id, now) -> None:
+    """Insert audit events with one executemany statement per batch."""
+    table = AuditEvent.__table__
+    for event in events:
+        event.update(batch_id=batch_id, user_id=user_id, at=now)
+    for start in range(0, len(events), BATCH_SIZE):
+        connection.execute(insert(table), events[start : start + BATCH_SIZE])
+
+
+def store_batch(
+    session: Session,
+    *,
+    content: bytes,
+    outcome: ImportOutcome,
+    user_id: int | None,
+    division_name: str | None,
+    status: str,
+) -> ImportBatch:
+    """Keep the file and its outcome as an import batch."""
+    division_id = None
+    if division_name:
+        division_id = session.execute(
+            select(Division.id).where(Division.name == division_name)
+        ).scalar()
+    batch = ImportBatch(
+        file_name=outcome.file_name[:500],
+        sha256=outcome.sha256,
+        content=content,
+        division_id=division_id,
+        user_id=user_id,
+        status=status,
+        rows=outcome.rows,
+        created=outcome.created,
+        updated=outcome.updated,
+        unchanged=outcome.unchanged,
+        missing=outcome.missing,
+        errors=len(outcome.errors),
+        report=json.dumps({"sheets": outcome.sheets}, ensure_ascii=False),
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def import_file(
+    session: Session,
+    *,
+    content: bytes,
+    file_name: str,
+    division_name: str | None = None,
+    only_division: str | None = None,
+    user_id: int | None = None,
+    dry_run: bool = False,
+    limits: ReadLimits | None = None,
+) -> ImportOutcome:
+    """Import a file in the caller's transaction; with dry_run, only report what would change."""
+    outcome, plan = analyse_file(
+        session,
+        content=content,
+        file_name=file_name,
+        division_name=division_name,
+        only_division=only_division,
+        limits=limits,
+    )
+    if plan is None or outcome.duplicate_of is not None or dry_run:
+        return outcome
+    batch = store_batch(
+        session,
+        content=content,
+        outcome=outcome,
+        user_id=user_id,
+        division_name=division_name,
+        status="committed",
+    )
+    apply_plan(session, plan, batch_id=batch.id, user_id=user_id)
+    outcome.batch_id = batch.id
+    outcome.committed = True
+    return outcome
+
+
+def commit_batch(session: Session, *, batch_id: int, user_id: int | None) -> ImportOutcome:
+    """Apply a previewed batch: parse its stored file again and write the difference."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None or batch.status != "previewed":
+        raise LookupError(batch_id)
+    division_name = None
+    if batch.division_id:
+        division_name = session.get(Division, batch.division_id).name
+    only = division_name if batch.user_id and _is_division_user(session, batch.user_id) else None
+    outcome, plan = analyse_file(
+        session,
+        content=batch.content,
+        file_name=batch.file_name,
+        division_name=division_name,
+        only_division=only,
+    )
+    if plan is None or outcome.duplicate_of is not None:
+        return outcome
+    apply_plan(session, plan, batch_id=batch.id, user_id=user_id)
+    batch.status = "committed"
+    batch.created, batch.updated = outcome.created, outcome.updated
+    batch.unchanged, batch.missing = outcome.unchanged, outcome.missing
+    batch.errors = len(outcome.errors)
+    session.add(batch)
+    session.flush()
+    outcome.batch_id = batch.id
+    outcome.committed = True
+    return outcome
+
+
+def _is_division_user(session: Session, user_id: int) -> bool:
+    from procedures.models import Role, User
+
+    user = session.get(User, user_id)
+    return user is not None and user.role == Role.division

@@ -1,0 +1,200 @@
+"""SQLModel tables: the organisation, the procedures, users, imports, the plan and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Role(enum.StrEnum):
+    """What a user may do; checked on the server for every route."""
+
+    admin = "admin"
+    dx_office = "dx_office"
+    division = "division"
+    viewer = "viewer"
+
+
+class Verdict(enum.StrEnum):
+    """The DX office's judgement whether a procedure can go online."""
+
+    feasible = "feasible"
+    infeasible = "infeasible"
+    undecided = "undecided"
+
+
+class OnlineStatus(enum.StrEnum):
+    """Current online status, aligned with the national codes 1–5."""
+
+    done = "done"  # 1 実施済
+    not_done = "not_done"  # 2 未実施
+    excluded = "excluded"  # 3 適用除外
+    other = "other"  # 4 その他
+    partial = "partial"  # 5 一部実施済
+
+
+class Lifecycle(enum.StrEnum):
+    """Whether a procedure is live, absent from the last import, or retired by a person."""
+
+    active = "active"
+    missing = "missing"
+    retired = "retired"
+
+
+class Department(SQLModel, table=True):
+    """A department (部) of the city."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Display name, e.g. 市民自治部.
+    name: str = Field(max_length=200, unique=True)
+
+
+class Division(SQLModel, table=True):
+    """A division (課): keeps the inventory of its own procedures."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    #: Display name, unique in the city so that `--division NAME` is unambiguous.
+    name: str = Field(max_length=200, unique=True)
+
+
+class Procedure(SQLModel, table=True):
+    """One administrative procedure (手続) of the inventory."""
+
+    __table_args__ = (
+        Index("ix_procedure_division_name_key", "division_id", "name_key"),
+        Index("ix_procedure_code", "code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: The city's or the nation's own identifier, when the sheet has one.
+    code: str | None = Field(default=None, max_length=100)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    #: NFKC-normalised name without spaces: identity when there is no code.
+    name_key: str = Field(sa_column=Column(Text, nullable=False))
+    division_id: int = Field(foreign_key="division.id", index=True)
+    legal_basis: str | None = Field(default=None, sa_column=Column(Text))
+    #: application / notification / certificate / inspection / reservation / consultation / other
+    kind: str | None = Field(default=None, max_length=30)
+    #: residents / businesses / both
+    applicant: str | None = Field(default=None, max_length=30)
+    #: Life events joined by "; " (妊娠・出産; 子育て …).
+    life_events: str | None = Field(default=None, sa_column=Column(Text))
+    #: Applications a year; NULL when unknown (never 0 for unknown).
+    annual_volume: int | None = Field(default=None, index=True)
+    #: The volume was written as an estimate (約500).
+    volume_is_estimate: bool = Field(default=False)
+    #: The fiscal year the volume counts (Western year of its April).
+    volume_fiscal_year: int | None = None
+    visit_required: bool | None = Field(default=None, index=True)
+    visit_reason: str | None = Field(default=None, sa_column=Column(Text))
+    fee_required: bool | None = None
+    fee_payment: str | None = Field(default=None, sa_column=Column(Text))
+    attachments: str | None = Field(default=None, sa_column=Column(Text))
+    originals_required: bool | None = None
+    #: A seal (押印) or signature is required.
+    seal_required: bool | None = None
+    #: National identity-check code 1–6 (1 押印＋印鑑証明 … 6 本人確認不要).
+    identity_check: int | None = None
+    #: One of the procedures the nation asks municipalities to put on the My Number Portal.
+    mynaportal_eligible: bool = Field(default=False, index=True)
+    online_status: OnlineStatus | None = Field(default=None, index=True, sa_type=String(20))
+    #: pittari / city_eapp / konbini / private, or free text.
+    channel: str | None = Field(default=None, max_length=200)
+    verdict: Verdict = Field(default=Verdict.undecided, index=True, sa_type=String(20))
+    verdict_reason: str | None = Field(default=None, sa_column=Column(Text))
+    #: Blocker codes wrapped in commas (",seal_signature,fee_payment,") so SQL can LIKE them.
+    blockers: str = Field(default="", max_length=500)
+    target_fiscal_year: int | None = Field(default=None, index=True)
+    done_fiscal_year: int | None = Field(default=None, index=True)
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    #: Columns of the imported sheet that map to no field, as JSON {header: value}.
+    extra: str | None = Field(default=None, sa_column=Column(Text))
+    lifecycle: Lifecycle = Field(default=Lifecycle.active, index=True, sa_type=String(20))
+    #: The import that last found this procedure missing.
+    missing_batch_id: int | None = Field(default=None, foreign_key="importbatch.id")
+    #: Optimistic-locking counter: every write increments it.
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=100, unique=True)
+    password_hash: str = Field(max_length=300)
+    role: Role = Field(default=Role.viewer, sa_type=String(20))
+    #: The division a `division` user edits and uploads for.
+    division_id: int | None = Field(default=None, foreign_key="division.id")
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ImportBatch(SQLModel, table=True):
+    """One uploaded inventory file and what its import did."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=500)
+    #: SHA-256 of the file's bytes: the same bytes are never imported twice.
+    sha256: str = Field(max_length=64, index=True)
+    #: The original file, kept so every app server behind one database can read it.
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: The division given at upload, if the rows did not say it themselves.
+    division_id: int | None = Field(default=None, foreign_key="division.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    #: previewed / committed / refused
+    status: str = Field(default="previewed", max_length=20)
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    errors: int = 0
+    #: The result as JSON (sheets, problems), shown on the result page.
+    report: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed which field of which procedure, from what to what, and when."""
+
+    __table_args__ = (Index("ix_auditevent_procedure_at", "procedure_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    procedure_id: int = Field(foreign_key="procedure.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)
+    #: create / edit / import / retire / plan …
+    action: str = Field(max_length=30)
+    field: str | None = Field(default=None, max_length=60)
+    old_value: str | None = Field(default=None, sa_column=Column(Text))
+    new_value: str | None = Field(default=None, sa_column=Column(Text))
+    at: datetime = Field(default_factory=utcnow)
+
+
+class PlanEntry(SQLModel, table=True):
+    """Where the current plan puts one procedure, and why."""
+
+    __table_args__ = (UniqueConstraint("procedure_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    procedure_id: int = Field(foreign_key="procedure.id")
+    fiscal_year: int = Field(index=True)
+    #: Order inside the fiscal year, 1-based.
+    position: int
+    #: The tier that placed it, e.g. "mynaportal", "volume_1000", "rest".
+    tier: str = Field(max_length=60)
+    score: float = 0.0
+    #: Human-readable reason for its place, shown on the page and in exports.
+    reason: str = Field(default="", sa_column=Column(Text))
+    computed_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,115 @@
+"""Helpers the templates call: labels of codes and number and date formats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from procedures.vocabulary import (
+    BLOCKERS,
+    KINDS,
+    ONLINE_STATUSES,
+    ROLES,
+    VERDICTS,
+    japanese_fiscal_year,
+    label,
+    yes_no,
+)
+
+APPLICANTS = {"residents": _l("Residents"), "businesses": _l("Businesses"), "both": _l("Both")}
+IDENTITY_CHECKS = {
+    1: _l("Seal and seal certificate"),
+    2: _l("Seal"),
+    3: _l("Signature"),
+    4: _l("Identity document"),
+    5: _l("Other"),
+    6: _l("No identity check"),
+}
+ACTIONS = {
+    "create": _l("Created"),
+    "edit": _l("Edited"),
+    "import": _l("Imported"),
+    "retire": _l("Retired"),
+    "plan": _l("Plan"),
+}
+FIELDS = {
+    "name": _l("Procedure name"),
+    "code": _l("Code"),
+    "legal_basis": _l("Legal basis"),
+    "kind": _l("Kind"),
+    "applicant": _l("Who applies"),
+    "life_events": _l("Life events"),
+    "annual_volume": _l("Annual volume"),
+    "volume_is_estimate": _l("Volume is an estimate"),
+    "volume_fiscal_year": _l("Fiscal year of the volume"),
+    "visit_required": _l("Visit required"),
+    "visit_reason": _l("Why a visit is required"),
+    "fee_required": _l("Fee"),
+    "fee_payment": _l("How the fee is paid"),
+    "attachments": _l("Attachments"),
+    "originals_required": _l("Originals required"),
+    "seal_required": _l("Seal or signature"),
+    "identity_check": _l("Identity check"),
+    "mynaportal_eligible": _l("My Number Portal"),
+    "online_status": _l("Online status"),
+    "channel": _l("Channel"),
+    "verdict": _l("Feasibility verdict"),
+    "verdict_reason": _l("Reason for the verdict"),
+    "blockers": _l("Blockers"),
+    "target_fiscal_year": _l("Target fiscal year"),
+    "done_fiscal_year": _l("Fiscal year put online"),
+    "notes": _l("Notes"),
+    "lifecycle": _l("State"),
+}
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def volume(value: int | None) -> str:
+    """Format a yearly volume with thousands separators; unknown stays visibly unknown."""
+    return "—" if value is None else f"{value:,}"
+
+
+def fiscal_year(year: int | None) -> str:
+    """Format a fiscal year as 'FY2022 (令和4年度)'."""
+    return "—" if year is None else f"FY{year} ({japanese_fiscal_year(year)})"
+
+
+def localtime(moment: datetime | None) -> str:
+    """Show a stored UTC time in Japan time."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+
+
+def init_app(app: Flask) -> None:
+    """Expose the helpers to every template."""
+    app.add_template_filter(localtime)
+    app.add_template_global(volume)
+    app.add_template_global(fiscal_year)
+    app.add_template_global(yes_no)
+    helpers = {
+        "role_label": ROLES,
+        "verdict_label": VERDICTS,
+        "online_label": ONLINE_STATUSES,
+        "kind_label": KINDS,
+        "applicant_label": APPLICANTS,
+        "identity_label": IDENTITY_CHECKS,
+        "blocker_label": BLOCKERS,
+        "action_label": ACTIONS,
+        "field_label": FIELDS,
+    }
+    for name, vocabulary in helpers.items():
+        app.add_template_global(_labeller(vocabulary), name)
+    app.add_template_global(VERDICTS, "verdicts")
+
+
+def _labeller(vocabulary: dict):
+    def labeller(code) -> str:
+        return label(vocabulary, code)
+
+    return labeller

@@ -1,0 +1,63 @@
+"""Sign-in, sign-out and the language switch."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import login_required, login_user, logout_user
+
+from procedures import db
+from procedures.auth import signed_in
+from procedures.forms import LoginForm
+from procedures.i18n import LANGUAGES
+from procedures.users import authenticate
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Follow ?next= only to a path on this site."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.netloc:
+            return target
+    return url_for("catalogue.procedures")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the sign-in form and sign the user in."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(
+            session=db.session(), login=form.login.data, password=form.password.data
+        )
+        if user is not None:
+            session.clear()
+            login_user(signed_in(user))
+            return redirect(_safe_next(request.args.get("next")))
+        flash(_("The login or password is wrong. Check both and try again."), "error")
+    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out."""
+    language = session.get("lang")
+    logout_user()
+    session.clear()
+    if language:
+        session["lang"] = language
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language and go back to the page."""
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))

@@ -1,0 +1,145 @@
+"""Upload an inventory, preview what it changes, then import it in one transaction."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from importers.inventory import ReadLimits
+from procedures import db
+from procedures.auth import UPLOAD_ROLES, roles_required
+from procedures.catalogue import list_divisions
+from procedures.forms import ConfirmForm, UploadForm
+from procedures.imports import analyse_file, commit_batch, store_batch
+from procedures.messages import problem_text
+from procedures.models import Division, ImportBatch, Role
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+
+def _own_division_name() -> str | None:
+    if current_user.role != Role.division:
+        return None
+    return db.session().get(Division, current_user.division_id).name
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*UPLOAD_ROLES)
+def upload():
+    """Take a file, check it, keep it as a previewed batch and show what it would change."""
+    session = db.session()
+    form = UploadForm()
+    own = _own_division_name()
+    form.division.choices = (
+        [(own, own)]
+        if own
+        else [("", _("Take it from the file"))]
+        + [(name, name) for _id, name, _dept in list_divisions(session)]
+    )
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("imports/upload.html", form=form, own=own), status
+    upload_file = form.file.data
+    content = upload_file.read()
+    file_name = upload_file.filename or "upload"
+    division_name = own or form.division.data or None
+    limits = ReadLimits(max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
+    outcome, _plan = analyse_file(
+        session,
+        content=content,
+        file_name=file_name,
+        division_name=division_name,
+        only_division=own,
+        limits=limits,
+    )
+    if outcome.refused is not None:
+        flash(problem_text(outcome.refused), "error")
+        return render_template("imports/upload.html", form=form, own=own), 400
+    if outcome.duplicate_of is not None:
+        flash(_("This exact file was imported before. Nothing was changed."), "warning")
+        return redirect(url_for("imports.show", batch_id=outcome.duplicate_of))
+    batch = store_batch(
+        session,
+        content=content,
+        outcome=outcome,
+        user_id=current_user.id,
+        division_name=division_name,
+        status="previewed",
+    )
+    db.commit()
+    return redirect(url_for("imports.show", batch_id=batch.id))
+
+
+def _batch_or_404(batch_id: int) -> ImportBatch:
+    batch = db.session().get(ImportBatch, batch_id)
+    if batch is None:
+        abort(404)
+    if current_user.role == Role.division and batch.user_id != current_user.id:
+        abort(403)
+    return batch
+
+
+@bp.route("/<int:batch_id>")
+@roles_required(*UPLOAD_ROLES)
+def show(batch_id: int):
+    """Show a previewed batch's changes (computed afresh) or a committed batch's result."""
+    session = db.session()
+    batch = _batch_or_404(batch_id)
+    outcome = None
+    if batch.status == "previewed":
+        division_name = session.get(Division, batch.division_id).name if batch.division_id else None
+        outcome, _plan = analyse_file(
+            session,
+            content=batch.content,
+            file_name=batch.file_name,
+            division_name=division_name,
+            only_division=_own_division_name(),
+        )
+    return render_template(
+        "imports/show.html",
+        batch=batch,
+        outcome=outcome,
+        form=ConfirmForm(),
+        problem_text=problem_text,
+    )
+
+
+@bp.route("/<int:batch_id>/commit", methods=["POST"])
+@roles_required(*UPLOAD_ROLES)
+def commit(batch_id: int):
+    """Import a previewed batch; on any failure nothing is written."""
+    session = db.session()
+    batch = _batch_or_404(batch_id)
+    if batch.status != "previewed" or not ConfirmForm().validate_on_submit():
+        flash(_("This import was already done or cancelled."), "warning")
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    outcome = commit_batch(session, batch_id=batch_id, user_id=current_user.id)
+    if outcome.duplicate_of is not None:
+        flash(_("This exact file was imported before. Nothing was changed."), "warning")
+        return redirect(url_for("imports.show", batch_id=outcome.duplicate_of))
+    db.commit()
+    flash(
+        _(
+            "Imported: %(created)d new, %(updated)d changed, %(unchanged)d unchanged, "
+            "%(missing)d missing.",
+            created=outcome.created,
+            updated=outcome.updated,
+            unchanged=outcome.unchanged,
+            missing=outcome.missing,
+        ),
+        "success",
+    )
+    return redirect(url_for("imports.show", batch_id=batch_id))
+
+
+@bp.route("/")
+@roles_required(*UPLOAD_ROLES)
+def history():
+    """List recent imports (a division user sees its own)."""
+    query = select(ImportBatch).order_by(ImportBatch.created_at.desc()).limit(100)
+    if current_user.role == Role.division:
+        query = query.where(ImportBatch.user_id == current_user.id)
+    batches = db.session().execute(query).scalars().all()
+    return render_template("imports/history.html", batches=batches)

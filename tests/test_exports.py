@@ -1,0 +1,71 @@
+"""Workbooks out: cells never become formulas, and the yearly list is print-ready."""
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from procedures.exports import inventory_workbook, neutralise, plan_workbook
+from procedures.models import Verdict
+from procedures.ranking import recompute_plan
+from tests.conftest import add_division, add_procedure
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ("+81-466", "'+81-466"),
+        ("-1+2", "'-1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("住民票の写しの交付申請", "住民票の写しの交付申請"),
+        (1234, 1234),
+    ],
+)
+def test_neutralise_keeps_formula_text_as_text(text, expected):
+    assert neutralise(text) == expected
+
+
+def test_hostile_procedure_names_export_as_plain_text(app, db_session):
+    division = add_division(db_session, "市民課")
+    add_procedure(db_session, division, '=cmd|"/c calc"!A1', code="X-1")
+    add_procedure(db_session, division, "@SUM(1+1)", code="X-2", notes="-2+3")
+    with app.app_context():
+        content = inventory_workbook(db_session)
+    sheet = load_workbook(io.BytesIO(content)).active
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [row[3] for row in rows] == ['\'=cmd|"/c calc"!A1', "'@SUM(1+1)"]
+    assert rows[1][19] == "'-2+3"
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_yearly_list_is_print_ready(app, db_session):
+    division = add_division(db_session, "子育て給付課", "子ども青少年部")
+    add_procedure(db_session, division, "児童手当の認定請求", code="K-1", annual_volume=3400,
+                  verdict=Verdict.feasible, mynaportal_eligible=True, blockers=",seal_signature,")
+    add_procedure(db_session, division, "児童手当の現況届", code="K-2", annual_volume=None,
+                  verdict=Verdict.feasible, mynaportal_eligible=True)
+    with app.app_context():
+        recompute_plan(db_session)
+        db_session.commit()
+        sheet = load_workbook(
+            io.BytesIO(plan_workbook(db_session, fiscal_year=2022, city="藤沢市"))
+        ).active
+    assert sheet["A1"].value == "藤沢市：令和4年度（FY2022）にオンライン化する手続"
+    assert [cell.value for cell in sheet[4]] == [
+        "順位", "部", "課", "手続コード", "手続名", "区分", "この順位の理由", "年間件数",
+        "申請チャネル", "解消すべき阻害要因",
+    ]
+    assert [cell.value for cell in sheet[5]][:8] == [
+        1, "子ども青少年部", "子育て給付課", "K-1", "児童手当の認定請求", "マイナポータル優先手続",
+        "マイナポータル優先手続; 件数 3,400 → +3.53; 押印・署名 -0.50", 3400,
+    ]
+    assert sheet["J5"].value == "押印・署名"
+    assert sheet["G6"].value == "マイナポータル優先手続; 件数不明"
+    assert sheet["H5"].number_format == "#,##0"
+    assert (sheet.freeze_panes, sheet.auto_filter.ref, sheet.print_title_rows) == (
+        "A5", "A4:J6", "$4:$4",
+    )
+    assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", "9")

@@ -1,0 +1,91 @@
+"""The plan's tier rules on small hand-made sets."""
+
+from procedures.ranking import DEFAULT_POLICY, Candidate, rank_candidates
+
+
+def policy(*capacities: int, tiers=None) -> dict:
+    return {
+        "years": [
+            {"fiscal_year": 2022 + index, "capacity": capacity}
+            for index, capacity in enumerate(capacities)
+        ],
+        "tiers": tiers or DEFAULT_POLICY["tiers"],
+        "weights": DEFAULT_POLICY["weights"],
+    }
+
+
+def candidate(ident, volume=None, eligible=False, code=None, blockers=()):
+    return Candidate(ident, code or f"C{ident:03d}", volume, eligible, list(blockers))
+
+
+def placed(entries):
+    return [(entry.procedure_id, entry.fiscal_year, entry.position) for entry in entries]
+
+
+def test_mynaportal_tier_comes_before_a_larger_volume():
+    entries = rank_candidates(
+        [candidate(1, volume=50_000), candidate(2, volume=10, eligible=True)], policy(1, 1)
+    )
+    assert placed(entries) == [(2, 2022, 1), (1, 2023, 1)]
+    assert [entry.tier for entry in entries] == ["mynaportal", "volume_1000"]
+
+
+def test_a_full_year_spills_into_the_next():
+    candidates = [candidate(ident, volume=5000 - ident) for ident in range(1, 6)]
+    entries = rank_candidates(candidates, policy(2, 2, 5))
+    assert placed(entries) == [
+        (1, 2022, 1), (2, 2022, 2), (3, 2023, 1), (4, 2023, 2), (5, 2024, 1),
+    ]
+
+
+def test_zero_capacity_year_gets_nothing():
+    entries = rank_candidates([candidate(1, 100), candidate(2, 90)], policy(0, 5))
+    assert placed(entries) == [(1, 2023, 1), (2, 2023, 2)]
+
+
+def test_candidates_beyond_every_capacity_stay_unplanned():
+    entries = rank_candidates([candidate(i, 10 * i) for i in range(1, 5)], policy(1, 1))
+    assert placed(entries) == [(4, 2022, 1), (3, 2023, 1)]
+
+
+def test_ties_are_broken_by_volume_then_code():
+    # Same score is impossible with different volumes, so tie on volume and break on code.
+    entries = rank_candidates(
+        [candidate(1, 300, code="B-2"), candidate(2, 300, code="A-9"), candidate(3, 300, code="B-1")],
+        policy(3),
+    )
+    assert placed(entries) == [(2, 2022, 1), (3, 2022, 2), (1, 2022, 3)]
+
+
+def test_unknown_volume_ranks_after_known_volume_and_is_not_zero():
+    entries = rank_candidates(
+        [candidate(1, None, code="A"), candidate(2, 0, code="B"), candidate(3, 5, code="C")],
+        policy(3),
+    )
+    assert placed(entries) == [(3, 2022, 1), (2, 2022, 2), (1, 2022, 3)]
+    unknown = next(entry for entry in entries if entry.procedure_id == 1)
+    assert unknown.parts == [["volume_unknown", None, 0.0]]
+
+
+def test_unknown_volume_never_enters_the_volume_tier():
+    entries = rank_candidates([candidate(1, None), candidate(2, 1000)], policy(5))
+    assert [(entry.procedure_id, entry.tier) for entry in entries] == [
+        (2, "volume_1000"), (1, "rest"),
+    ]
+
+
+def test_score_parts_explain_volume_and_blockers():
+    entries = rank_candidates(
+        [candidate(1, 3400, blockers=["seal_signature", "no_system"])], policy(1)
+    )
+    assert entries[0].parts == [
+        ["volume", 3400, 3.53], ["blocker", "seal_signature", -0.5], ["blocker", "no_system", -1.0],
+    ]
+    assert entries[0].score == 2.03
+
+
+def test_blockers_lower_the_rank_inside_a_tier():
+    entries = rank_candidates(
+        [candidate(1, 2000, blockers=["law_change"]), candidate(2, 1500)], policy(2)
+    )
+    assert placed(entries) == [(2, 2022, 1), (1, 2022, 2)]

@@ -1,0 +1,5 @@
+"""The WSGI entry point: the only module-level application."""
+
+from procedures import create_app
+
+app = create_app()
