@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from procedures import db
@@ -43,6 +44,7 @@ def upgrade_schema() -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the database schema (safe to run again)."""
     upgrade_schema()
@@ -50,6 +52,7 @@ def init_db_command() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("login")
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option("--division", "division_name", help="The division a division user belongs to.")
@@ -73,6 +76,7 @@ def create_user_command(login: str, role: str, division_name: str | None) -> Non
 
 
 @click.command("ensure-admin")
+@with_appcontext
 @click.option("--login", default="admin", show_default=True)
 def ensure_admin_command(login: str) -> None:
     """Create the first admin with a random password, printed once; do nothing if one exists."""
@@ -89,6 +93,7 @@ def ensure_admin_command(login: str) -> None:
 
 
 @click.command("load-demo")
+@with_appcontext
 def load_demo_command() -> None:
     """Load the demo municipality into an empty database (does nothing when data exists)."""
     from procedures.demo import load_demo
@@ -102,6 +107,7 @@ def load_demo_command() -> None:
 
 
 @click.command("import-inventory")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--division", "division_name", help="Division for rows that do not name one.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
@@ -146,6 +152,7 @@ def import_inventory_command(
 
 
 @click.command("summary")
+@with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def summary_command(as_json: bool) -> None:
     """Print the funnel: procedures, visits, feasibility, plan and done per year."""
@@ -161,6 +168,7 @@ def summary_command(as_json: bool) -> None:
 
 
 @click.command("plan")
+@with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def plan_command(as_json: bool) -> None:
     """Recompute the yearly plan and print it: fiscal year → ordered procedures with score."""
@@ -197,6 +205,7 @@ def plan_command(as_json: bool) -> None:
 
 
 @click.command("export-plan")
+@with_appcontext
 @click.option("--fiscal-year", type=int, required=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def export_plan_command(fiscal_year: int, output: Path) -> None:
@@ -212,6 +221,7 @@ def export_plan_command(fiscal_year: int, output: Path) -> None:
 
 
 @click.command("export-inventory")
+@with_appcontext
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def export_inventory_command(output: Path) -> None:
     """Write the whole inventory as .xlsx."""
