@@ -16,10 +16,16 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from procedures.vocabulary import BLOCKERS, ONLINE_STATUSES, ROLES, VERDICTS
+
+
+def as_choices(pairs) -> list[SelectChoice]:
+    """Turn (value, label) pairs into select options."""
+    return [SelectChoice(value, str(text)) for value, text in pairs]
 
 
 class LoginForm(FlaskForm):
@@ -37,8 +43,8 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _tri_state_choices() -> list[tuple[str, str]]:
-    return [("", _l("Unknown")), ("yes", _l("Yes")), ("no", _l("No"))]
+def _tri_state_choices() -> list[SelectChoice]:
+    return as_choices([("", _l("Unknown")), ("yes", _l("Yes")), ("no", _l("No"))])
 
 
 class ProcedureForm(FlaskForm):
@@ -52,7 +58,7 @@ class ProcedureForm(FlaskForm):
         validators=[Optional(), NumberRange(min=0, max=100_000_000)],
         description=_l("Leave empty when unknown; unknown is not zero."),
     )
-    visit_required = SelectField(_l("Visit required"), choices=_tri_state_choices())
+    visit_required = SelectField(_l("Visit required"))
     visit_reason = StringField(_l("Why a visit is required"), validators=[Optional()])
     mynaportal_eligible = BooleanField(_l("On the national My Number Portal list"))
     online_status = SelectField(_l("Online status"))
@@ -71,14 +77,21 @@ class ProcedureForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.online_status.choices = [("", _l("Unknown"))] + list(ONLINE_STATUSES.items())
-        self.verdict.choices = list(VERDICTS.items())
-        self.blockers.choices = list(BLOCKERS.items())
+        self.visit_required.choices = _tri_state_choices()
+        self.online_status.choices = as_choices([("", _l("Unknown")), *ONLINE_STATUSES.items()])
+        self.verdict.choices = as_choices(VERDICTS.items())
+        self.blockers.choices = as_choices(BLOCKERS.items())
 
-    def validate_verdict_reason(self, field) -> None:
-        """A procedure judged not feasible needs a reason."""
-        if self.verdict.data == "infeasible" and not (field.data or "").strip():
-            raise ValidationError(_l("Give the reason why it cannot go online."))
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, then require a reason for a procedure judged not feasible."""
+        valid = super().validate(extra_validators)
+        if self.verdict.data == "infeasible" and not (self.verdict_reason.data or "").strip():
+            self.verdict_reason.errors = [
+                *self.verdict_reason.errors,
+                _l("Give the reason why it cannot go online."),
+            ]
+            return False
+        return valid
 
     def changes(self) -> dict:
         """Return the submitted values as procedure fields."""
@@ -136,4 +149,4 @@ class UserForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = list(ROLES.items())
+        self.role.choices = as_choices(ROLES.items())

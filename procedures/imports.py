@@ -459,10 +459,12 @@ def _apply_updates(session, plan, *, batch_id, user_id, now) -> None:
             update(table)
             .where(table.c.id == bindparam("_id"))
             .values(
-                {name: bindparam(name) for name in fields},
-                version=table.c.version + 1,
-                updated_at=now,
-                missing_batch_id=None,
+                {
+                    **{name: bindparam(name) for name in fields},
+                    "version": table.c.version + 1,
+                    "updated_at": now,
+                    "missing_batch_id": None,
+                }
             )
         )
         for start in range(0, len(params), BATCH_SIZE):

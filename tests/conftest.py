@@ -104,8 +104,10 @@ def add_user(session: Session, login: str, role: Role, division: str | None = No
     session.commit()
 
 
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                   r'name="csrf_token" value="([^"]+)"')
+TOKEN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(client, url: str) -> str:
@@ -119,6 +121,4 @@ def csrf_token(client, url: str) -> str:
 def login(client, user: str, password: str = PASSWORD):
     """Sign in through the login form."""
     token = csrf_token(client, "/login")
-    return client.post(
-        "/login", data={"login": user, "password": password, "csrf_token": token}
-    )
+    return client.post("/login", data={"login": user, "password": password, "csrf_token": token})

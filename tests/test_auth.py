@@ -1,6 +1,7 @@
 """Signing in and out, roles, and CSRF on every form."""
 
 import pytest
+from sqlmodel import select
 
 from procedures.models import Role, User
 from procedures.users import verify_password
@@ -8,8 +9,19 @@ from tests.conftest import PASSWORD, add_division, add_procedure, add_user, csrf
 
 
 @pytest.mark.parametrize(
-    "url", ["/", "/procedures", "/procedures/1", "/procedures/1/edit", "/imports/new", "/plan",
-            "/plan/2022", "/plan/2022/export.xlsx", "/exports/inventory.xlsx", "/admin/users"],
+    "url",
+    [
+        "/",
+        "/procedures",
+        "/procedures/1",
+        "/procedures/1/edit",
+        "/imports/new",
+        "/plan",
+        "/plan/2022",
+        "/plan/2022/export.xlsx",
+        "/exports/inventory.xlsx",
+        "/admin/users",
+    ],
 )
 def test_every_page_but_login_requires_signing_in(client, url):
     response = client.get(url)
@@ -19,7 +31,7 @@ def test_every_page_but_login_requires_signing_in(client, url):
 
 def test_password_is_stored_as_an_argon2id_hash(db_session):
     add_user(db_session, "clerk", Role.viewer)
-    user = db_session.query(User).filter_by(login="clerk").one()
+    user = db_session.exec(select(User).where(User.login == "clerk")).one()
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
     assert verify_password(user.password_hash, PASSWORD)
@@ -80,11 +92,16 @@ def test_admin_creates_a_division_user(client, db_session):
     token = csrf_token(client, "/admin/users")
     response = client.post(
         "/admin/users",
-        data={"csrf_token": token, "login": "shimin", "password": "long enough pw",
-              "role": "division", "division": "市民課"},
+        data={
+            "csrf_token": token,
+            "login": "shimin",
+            "password": "long enough pw",
+            "role": "division",
+            "division": "市民課",
+        },
     )
     assert response.status_code == 302
-    user = db_session.query(User).filter_by(login="shimin").one()
+    user = db_session.exec(select(User).where(User.login == "shimin")).one()
     assert (user.role, user.division_id is not None) == ("division", True)
 
 

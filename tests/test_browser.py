@@ -16,7 +16,9 @@ from procedures.models import Role
 from tests.conftest import PASSWORD, add_division, add_user
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "")) if os.environ.get("SCREENSHOT_DIR") else None
+SCREENSHOTS = (
+    Path(os.environ.get("SCREENSHOT_DIR", "")) if os.environ.get("SCREENSHOT_DIR") else None
+)
 
 pytestmark = pytest.mark.browser
 
@@ -46,10 +48,18 @@ def browser_page():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1280, "height": 900}
+        )
         page = context.new_page()
         yield page
         context.close()
@@ -90,7 +100,9 @@ def test_login_upload_list_and_export(live_server, browser_page, db_session, tmp
     page.wait_for_url(f"{live_server}/procedures")
 
     page.get_by_role("link", name="取り込み").click()
-    page.get_by_label("手続一覧ファイル").set_input_files(str(inventory_file(tmp_path / "市民課.xlsx")))
+    page.get_by_label("手続一覧ファイル").set_input_files(
+        str(inventory_file(tmp_path / "市民課.xlsx"))
+    )
     page.get_by_label("課", exact=True).select_option("市民課")
     page.get_by_role("button", name="アップロードして確認").click()
     assert page.get_by_text("まだ何も書き込まれていません").is_visible()

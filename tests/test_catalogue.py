@@ -21,7 +21,9 @@ def edit_form(procedure, **changes):
 def setup_city(db_session):
     shimin = add_division(db_session, "市民課", "市民自治部")
     kodomo = add_division(db_session, "子育て給付課", "子ども青少年部")
-    own = add_procedure(db_session, shimin, "住民票の写しの交付申請", code="A-1", annual_volume=42000)
+    own = add_procedure(
+        db_session, shimin, "住民票の写しの交付申請", code="A-1", annual_volume=42000
+    )
     other = add_procedure(db_session, kodomo, "児童手当の認定請求", code="B-1", annual_volume=None)
     return own, other
 
@@ -60,13 +62,21 @@ def test_dx_office_sets_not_feasible_with_reason_and_blocker(client, db_session)
     token = csrf_token(client, f"/procedures/{own.id}/edit")
     response = client.post(
         f"/procedures/{own.id}/edit",
-        data=edit_form(own, csrf_token=token, verdict="infeasible",
-                       verdict_reason="原本の提出が必要", blockers=["paper_originals"]),
+        data=edit_form(
+            own,
+            csrf_token=token,
+            verdict="infeasible",
+            verdict_reason="原本の提出が必要",
+            blockers=["paper_originals"],
+        ),
     )
     assert response.status_code == 302
     db_session.refresh(own)
     assert (own.verdict, own.verdict_reason, own.blockers, own.version) == (
-        "infeasible", "原本の提出が必要", ",paper_originals,", 2,
+        "infeasible",
+        "原本の提出が必要",
+        ",paper_originals,",
+        2,
     )
     events = db_session.exec(
         select(AuditEvent).where(AuditEvent.procedure_id == own.id).order_by(AuditEvent.field)
@@ -133,9 +143,7 @@ def test_viewer_cannot_edit(client, db_session):
     assert client.get(f"/procedures/{own.id}/edit").status_code == 403
 
 
-def test_second_save_on_a_stale_version_is_refused_and_shows_the_other_change(
-    app, db_session
-):
+def test_second_save_on_a_stale_version_is_refused_and_shows_the_other_change(app, db_session):
     own, _other = setup_city(db_session)
     add_user(db_session, "alice", Role.dx_office)
     add_user(db_session, "bob", Role.dx_office)

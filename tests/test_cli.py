@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from sqlmodel import select
 
 from procedures.models import Role, User
 
@@ -35,7 +36,7 @@ def test_init_db_is_idempotent(runner):
 def test_create_user_reads_the_password_from_stdin(runner, db_session):
     result = runner.invoke(args=["create-user", "kato", "--role", "viewer"], input="s3cret-pass\n")
     assert result.exit_code == 0, result.output
-    user = db_session.query(User).filter_by(login="kato").one()
+    user = db_session.exec(select(User).where(User.login == "kato")).one()
     assert user.role == Role.viewer
 
 
@@ -51,25 +52,41 @@ def test_create_division_user_needs_an_existing_division(runner):
 def test_import_json_counts_every_row(runner, tmp_path):
     path = small_inventory(
         tmp_path / "inventory.xlsx",
-        [["市民課", "住民票の写しの交付申請", "42,000", "不要"],
-         ["市民課", "転入届", "約500", "要"],
-         ["市民課", "", "10", "不要"]],
+        [
+            ["市民課", "住民票の写しの交付申請", "42,000", "不要"],
+            ["市民課", "転入届", "約500", "要"],
+            ["市民課", "", "10", "不要"],
+        ],
     )
     result = runner.invoke(args=["import-inventory", str(path), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert (report["file"], report["rows"], report["created"], report["updated"]) == (
-        "inventory.xlsx", 3, 2, 0,
+        "inventory.xlsx",
+        3,
+        2,
+        0,
     )
     assert (report["unchanged"], report["missing"], len(report["errors"])) == (0, 0, 1)
     assert report["errors"][0]["row"] == 4
-    assert set(report) == {"file", "sheets", "rows", "created", "updated", "unchanged",
-                           "missing", "errors", "warnings"}
+    assert set(report) == {
+        "file",
+        "sheets",
+        "rows",
+        "created",
+        "updated",
+        "unchanged",
+        "missing",
+        "errors",
+        "warnings",
+    }
 
 
 def test_dry_run_writes_nothing(runner, tmp_path):
     path = small_inventory(tmp_path / "i.xlsx", [["市民課", "転入届", "500", "要"]])
-    dry = json.loads(runner.invoke(args=["import-inventory", str(path), "--dry-run", "--json"]).output)
+    dry = json.loads(
+        runner.invoke(args=["import-inventory", str(path), "--dry-run", "--json"]).output
+    )
     assert dry["created"] == 1
     summary = json.loads(runner.invoke(args=["summary", "--json"]).output)
     assert summary["procedures"] == 0
@@ -101,7 +118,10 @@ def test_reimporting_changed_content_reports_changed_and_missing(runner, tmp_pat
     second = small_inventory(tmp_path / "b.xlsx", [["市民課", "転入届", "650", "要"]])
     report = json.loads(runner.invoke(args=["import-inventory", str(second), "--json"]).output)
     assert (report["created"], report["updated"], report["unchanged"], report["missing"]) == (
-        0, 1, 0, 1,
+        0,
+        1,
+        0,
+        1,
     )
     summary = json.loads(runner.invoke(args=["summary", "--json"]).output)
     assert (summary["procedures"], summary["annual_volume"]) == (2, 1050)
@@ -110,9 +130,20 @@ def test_reimporting_changed_content_reports_changed_and_missing(runner, tmp_pat
 def test_summary_json_has_the_contract_keys(runner):
     summary = json.loads(runner.invoke(args=["summary", "--json"]).output)
     assert list(summary) == [
-        "procedures", "divisions", "in_person_required", "surveyed", "feasible", "infeasible",
-        "undecided", "mynaportal_eligible", "online", "partly_online", "annual_volume",
-        "volume_unknown", "planned", "done",
+        "procedures",
+        "divisions",
+        "in_person_required",
+        "surveyed",
+        "feasible",
+        "infeasible",
+        "undecided",
+        "mynaportal_eligible",
+        "online",
+        "partly_online",
+        "annual_volume",
+        "volume_unknown",
+        "planned",
+        "done",
     ]
 
 
@@ -120,7 +151,9 @@ def test_demo_reproduces_the_fujisawa_funnel_and_plan(runner):
     assert "1942" in runner.invoke(args=["load-demo"]).output
     summary = json.loads(runner.invoke(args=["summary", "--json"]).output)
     assert (summary["procedures"], summary["in_person_required"], summary["surveyed"]) == (
-        1942, 158, 1784,
+        1942,
+        158,
+        1784,
     )
     assert summary["feasible"] == 723
     assert summary["planned"] == {"2022": 401, "2023": 89, "2024": 35, "2025": 198}
@@ -133,7 +166,10 @@ def test_plan_json_lists_each_year_in_order(runner):
     runner.invoke(args=["load-demo"])
     plan = json.loads(runner.invoke(args=["plan", "--json"]).output)
     assert {year: len(rows) for year, rows in plan.items()} == {
-        "2022": 401, "2023": 89, "2024": 35, "2025": 198,
+        "2022": 401,
+        "2023": 89,
+        "2024": 35,
+        "2025": 198,
     }
     assert [row["position"] for row in plan["2023"][:3]] == [1, 2, 3]
     scores = [row["score"] for row in plan["2023"]]
@@ -143,7 +179,12 @@ def test_plan_json_lists_each_year_in_order(runner):
 def test_export_plan_writes_the_yearly_list(runner, tmp_path):
     runner.invoke(args=["load-demo"])
     output = tmp_path / "plan.xlsx"
-    assert runner.invoke(args=["export-plan", "--fiscal-year", "2023", "--output", str(output)]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["export-plan", "--fiscal-year", "2023", "--output", str(output)]
+        ).exit_code
+        == 0
+    )
     sheet = load_workbook(output).active
     assert sheet["A1"].value == "藤沢市（デモ）：令和5年度（FY2023）にオンライン化する手続"
     assert sheet.max_row == 4 + 89
@@ -163,7 +204,12 @@ def test_summary_through_the_real_command_line(app, tmp_path):
     env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "x"}
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "summary", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["procedures"] == 0

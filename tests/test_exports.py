@@ -14,7 +14,7 @@ from tests.conftest import add_division, add_procedure
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+81-466", "'+81-466"),
         ("-1+2", "'-1+2"),
         ("@SUM(A1)", "'@SUM(A1)"),
@@ -43,10 +43,25 @@ def test_hostile_procedure_names_export_as_plain_text(app, db_session):
 
 def test_yearly_list_is_print_ready(app, db_session):
     division = add_division(db_session, "子育て給付課", "子ども青少年部")
-    add_procedure(db_session, division, "児童手当の認定請求", code="K-1", annual_volume=3400,
-                  verdict=Verdict.feasible, mynaportal_eligible=True, blockers=",seal_signature,")
-    add_procedure(db_session, division, "児童手当の現況届", code="K-2", annual_volume=None,
-                  verdict=Verdict.feasible, mynaportal_eligible=True)
+    add_procedure(
+        db_session,
+        division,
+        "児童手当の認定請求",
+        code="K-1",
+        annual_volume=3400,
+        verdict=Verdict.feasible,
+        mynaportal_eligible=True,
+        blockers=",seal_signature,",
+    )
+    add_procedure(
+        db_session,
+        division,
+        "児童手当の現況届",
+        code="K-2",
+        annual_volume=None,
+        verdict=Verdict.feasible,
+        mynaportal_eligible=True,
+    )
     with app.app_context():
         recompute_plan(db_session)
         db_session.commit()
@@ -55,17 +70,33 @@ def test_yearly_list_is_print_ready(app, db_session):
         ).active
     assert sheet["A1"].value == "藤沢市：令和4年度（FY2022）にオンライン化する手続"
     assert [cell.value for cell in sheet[4]] == [
-        "順位", "部", "課", "手続コード", "手続名", "区分", "この順位の理由", "年間件数",
-        "申請チャネル", "解消すべき阻害要因",
+        "順位",
+        "部",
+        "課",
+        "手続コード",
+        "手続名",
+        "区分",
+        "この順位の理由",
+        "年間件数",
+        "申請チャネル",
+        "解消すべき阻害要因",
     ]
     assert [cell.value for cell in sheet[5]][:8] == [
-        1, "子ども青少年部", "子育て給付課", "K-1", "児童手当の認定請求", "マイナポータル優先手続",
-        "マイナポータル優先手続; 件数 3,400 → +3.53; 押印・署名 -0.50", 3400,
+        1,
+        "子ども青少年部",
+        "子育て給付課",
+        "K-1",
+        "児童手当の認定請求",
+        "マイナポータル優先手続",
+        "マイナポータル優先手続; 件数 3,400 → +3.53; 押印・署名 -0.50",
+        3400,
     ]
     assert sheet["J5"].value == "押印・署名"
     assert sheet["G6"].value == "マイナポータル優先手続; 件数不明"
     assert sheet["H5"].number_format == "#,##0"
     assert (sheet.freeze_panes, sheet.auto_filter.ref, sheet.print_title_rows) == (
-        "A5", "A4:J6", "$4:$4",
+        "A5",
+        "A4:J6",
+        "$4:$4",
     )
-    assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", "9")
+    assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", 9)

@@ -34,7 +34,11 @@ def test_a_full_year_spills_into_the_next():
     candidates = [candidate(ident, volume=5000 - ident) for ident in range(1, 6)]
     entries = rank_candidates(candidates, policy(2, 2, 5))
     assert placed(entries) == [
-        (1, 2022, 1), (2, 2022, 2), (3, 2023, 1), (4, 2023, 2), (5, 2024, 1),
+        (1, 2022, 1),
+        (2, 2022, 2),
+        (3, 2023, 1),
+        (4, 2023, 2),
+        (5, 2024, 1),
     ]
 
 
@@ -51,7 +55,11 @@ def test_candidates_beyond_every_capacity_stay_unplanned():
 def test_ties_are_broken_by_volume_then_code():
     # Same score is impossible with different volumes, so tie on volume and break on code.
     entries = rank_candidates(
-        [candidate(1, 300, code="B-2"), candidate(2, 300, code="A-9"), candidate(3, 300, code="B-1")],
+        [
+            candidate(1, 300, code="B-2"),
+            candidate(2, 300, code="A-9"),
+            candidate(3, 300, code="B-1"),
+        ],
         policy(3),
     )
     assert placed(entries) == [(2, 2022, 1), (3, 2022, 2), (1, 2022, 3)]
@@ -70,7 +78,8 @@ def test_unknown_volume_ranks_after_known_volume_and_is_not_zero():
 def test_unknown_volume_never_enters_the_volume_tier():
     entries = rank_candidates([candidate(1, None), candidate(2, 1000)], policy(5))
     assert [(entry.procedure_id, entry.tier) for entry in entries] == [
-        (2, "volume_1000"), (1, "rest"),
+        (2, "volume_1000"),
+        (1, "rest"),
     ]
 
 
@@ -79,7 +88,9 @@ def test_score_parts_explain_volume_and_blockers():
         [candidate(1, 3400, blockers=["seal_signature", "no_system"])], policy(1)
     )
     assert entries[0].parts == [
-        ["volume", 3400, 3.53], ["blocker", "seal_signature", -0.5], ["blocker", "no_system", -1.0],
+        ["volume", 3400, 3.53],
+        ["blocker", "seal_signature", -0.5],
+        ["blocker", "no_system", -1.0],
     ]
     assert entries[0].score == 2.03
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from procedures import db
 from procedures.auth import roles_required
 from procedures.catalogue import list_divisions
-from procedures.forms import UserForm
+from procedures.forms import UserForm, as_choices
 from procedures.models import Division, Role, User
 from procedures.users import UserError, create_user
 
@@ -22,9 +22,8 @@ def users():
     """List users and create one."""
     session = db.session()
     form = UserForm()
-    form.division.choices = [("", "—")] + [
-        (name, name) for _id, name, _dept in list_divisions(session)
-    ]
+    divisions = [(name, name) for _id, name, _dept in list_divisions(session)]
+    form.division.choices = as_choices([("", "—"), *divisions])
     if form.validate_on_submit():
         try:
             create_user(

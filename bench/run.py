@@ -1,0 +1,139 @@
+"""Benchmarks: figures and ratios against a bare baseline measured in the same run.
+
+Writes docs/BENCHMARKS.md. Never asserts: this machine is shared and noisy, so what counts is
+the ratio to the baseline measured a moment before, not the absolute time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+NATIONAL = SHARED / "jp-national-procedures-r6.xlsx"
+RESULTS = ROOT / "docs" / "BENCHMARKS.md"
+
+
+def child(code: str, env: dict | None = None) -> dict:
+    """Run code in a fresh interpreter and return the JSON it prints (with peak memory)."""
+    wrapper = (
+        "import json, resource, time, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "started = time.perf_counter()\n"
+        f"{code}\n"
+        "elapsed = time.perf_counter() - started\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'seconds': elapsed, 'peak_mb': peak, **globals().get('extra', {})}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", wrapper],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+BARE_READ = f"""
+from python_calamine import CalamineWorkbook
+workbook = CalamineWorkbook.from_path({str(NATIONAL)!r})
+rows = workbook.get_sheet_by_name('手続一覧').to_python()
+extra = {{'rows': len(rows) - 1}}
+"""
+
+FULL_IMPORT = f"""
+import os
+from procedures import create_app
+from procedures.cli import upgrade_schema
+from procedures import db
+from procedures.imports import import_file
+from importers.inventory import ReadLimits
+app = create_app({{'TESTING': True, 'SECRET_KEY': 'bench', 'DATABASE_URL': os.environ['BENCH_DB']}})
+with app.app_context():
+    upgrade_schema()
+    started = time.perf_counter()
+    with db.session_scope() as session:
+        outcome = import_file(session, content=open({str(NATIONAL)!r}, 'rb').read(),
+                              file_name='national.xlsx', limits=ReadLimits(max_bytes=64 * 2**20))
+extra = {{'rows': outcome.rows, 'created': outcome.created, 'errors': len(outcome.errors)}}
+"""
+
+
+def import_benchmark(database_url: str, label: str) -> dict:
+    """Time the bare read and our whole import, alternating, and report the best of each."""
+    bare_runs, import_runs = [], []
+    for _ in range(2):
+        bare_runs.append(child(BARE_READ))
+        import_runs.append(child(FULL_IMPORT, env={"BENCH_DB": database_url()}))
+    bare = min(bare_runs, key=lambda run: run["seconds"])
+    ours = min(import_runs, key=lambda run: run["seconds"])
+    return {
+        "label": label,
+        "rows": ours["rows"],
+        "bare_seconds": bare["seconds"],
+        "import_seconds": ours["seconds"],
+        "ratio": ours["seconds"] / bare["seconds"],
+        "rows_per_second": ours["rows"] / ours["seconds"],
+        "peak_mb": ours["peak_mb"],
+        "bare_peak_mb": bare["peak_mb"],
+    }
+
+
+def sqlite_url() -> str:
+    return f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
+
+
+def write_results(results: list[dict]) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.now().isoformat(timespec='minutes')} on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, by `make bench`. "
+        "Ratios compare with a bare baseline measured in the same run; absolute times drift "
+        "on this shared machine.",
+        "",
+        "## Import of the national inventory (75,071 rows, end to end)",
+        "",
+        "| database | rows | bare calamine read (s) | our import (s) | ratio | rows/s | peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for item in results:
+        lines.append(
+            f"| {item['label']} | {item['rows']:,} | {item['bare_seconds']:.2f} | "
+            f"{item['import_seconds']:.2f} | {item['ratio']:.2f} | "
+            f"{item['rows_per_second']:,.0f} | {item['peak_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "Targets (issue 3): ratio ≤ 2.5, peak memory ≤ 400 MB; PostgreSQL within 1.5× of SQLite.",
+        "",
+    ]
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.parse_args()
+    if not NATIONAL.exists():
+        sys.exit(f"{NATIONAL} is missing: the benchmarks need ../shared/data")
+    results = [import_benchmark(sqlite_url, "SQLite")]
+    postgres = os.environ.get("BENCH_POSTGRES_URL")
+    if postgres:
+        results.append(import_benchmark(lambda: postgres, "PostgreSQL"))
+    write_results(results)
+
+
+if __name__ == "__main__":
+    main()
