@@ -238,7 +238,7 @@ def list_procedures(
     )
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     query = (
-        base.order_by(Department.name, Division.name, Procedure.code, Procedure.id)
+        base.order_by(Department.id, Division.id, Procedure.code, Procedure.id)
         .limit(page_size)
         .offset(max(page - 1, 0) * page_size)
     )

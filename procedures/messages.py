@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
-
-from importers.messages import MESSAGES
+from flask_babel import get_locale
 
 
 def problem_text(problem: Any) -> str:
-    """Render an importer problem or refusal (code + params) in the current language."""
-    template = MESSAGES.get(problem.code)
-    if template is None:
-        return problem.message
-    params = {key: "" if value is None else value for key, value in problem.params.items()}
-    try:
-        return gettext(template).format(**params)
-    except (KeyError, IndexError, ValueError):
-        return problem.message
+    """Render an importer problem or refusal in the current UI language.
+
+    The importer keeps its own English and Japanese texts (importers/messages*.py|json) so
+    the CLI and the web say the same thing.
+    """
+    locale = get_locale()
+    return problem.message_in(locale.language if locale else "ja")

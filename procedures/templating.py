@@ -16,6 +16,7 @@ from procedures.vocabulary import (
     VERDICTS,
     japanese_fiscal_year,
     label,
+    visit_label,
     yes_no,
 )
 
@@ -92,6 +93,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(volume)
     app.add_template_global(fiscal_year)
     app.add_template_global(yes_no)
+    app.add_template_global(visit_label)
     helpers = {
         "role_label": ROLES,
         "verdict_label": VERDICTS,

@@ -68,6 +68,13 @@ def yes_no(value: bool | None) -> str:
     return _("Yes") if value else _("No")
 
 
+def visit_label(value: bool | None) -> str:
+    """Render whether a visit is required, as clerks write it (要 / 不要)."""
+    if value is None:
+        return _("Unknown")
+    return _("Visit needed") if value else _("No visit")
+
+
 def japanese_fiscal_year(year: int) -> str:
     """Return 令和N年度 for a Western fiscal year (令和元年度 for 2019)."""
     if year >= 2019:

@@ -1,0 +1,196 @@
+"""Every problem message of the importer, keyed by a stable code.
+
+The English templates are wrapped in ``N_`` so that Babel can extract them; the Japanese
+translations live in ``messages_ja.json`` (English template -> Japanese template).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+
+def N_(s: str) -> str:  # noqa: N802 - the conventional name Babel looks for
+    """Mark a string for translation without translating it."""
+    return s
+
+
+MESSAGES: dict[str, str] = {
+    # --- the whole file is refused -------------------------------------------------------
+    "file_empty": N_(
+        "The file “{file_name}” is empty. Choose the inventory file again and upload it."
+    ),
+    "file_too_large": N_(
+        "The file is {size_mb} MB; the limit is {limit_mb} MB. Split the inventory into smaller "
+        "files or delete sheets that are not needed, then upload again."
+    ),
+    "file_corrupt": N_(
+        "The file “{file_name}” is damaged or incomplete and cannot be read. Open it in Excel, "
+        "save it again, and upload the new copy."
+    ),
+    "file_encrypted": N_(
+        "The workbook “{file_name}” is protected with a password. Remove the password in Excel "
+        "(File > Info > Protect Workbook > Encrypt with Password), save, and upload again."
+    ),
+    "file_not_spreadsheet": N_(
+        "The file “{file_name}” is not a spreadsheet (it looks like a {detected} file). Upload an "
+        "Excel (.xlsx, .xls), OpenDocument (.ods) or CSV file."
+    ),
+    "file_xlsb": N_(
+        "Binary Excel workbooks (.xlsb) cannot be read. Open “{file_name}” in Excel, save it as "
+        "an Excel workbook (.xlsx), and upload that file."
+    ),
+    "file_html": N_(
+        "The file “{file_name}” is a web page (HTML) with a spreadsheet file name, as some "
+        "systems export it. Open it in Excel, save it as an Excel workbook (.xlsx), and upload "
+        "that file."
+    ),
+    "file_xml_spreadsheet": N_(
+        "The file “{file_name}” is an XML spreadsheet (Excel 2003 XML). Open it in Excel, save it "
+        "as an Excel workbook (.xlsx), and upload that file."
+    ),
+    "file_binary": N_(
+        "The file “{file_name}” does not contain readable spreadsheet data. Check that you chose "
+        "the right file, and upload an .xlsx, .xls, .ods or .csv file."
+    ),
+    "file_too_many_cells": N_(
+        "Sheet “{sheet}” spans {cells} cells; the limit is {limit}. Delete the unused rows and "
+        "columns at the end of the sheet, save, and upload again."
+    ),
+    "file_uncompressed_too_large": N_(
+        "The workbook expands to more than {limit_mb} MB when opened, far more than an inventory "
+        "needs. Delete unused sheets, pictures and formatting, save, and upload again."
+    ),
+    "csv_encoding_unknown": N_(
+        "The character encoding of the CSV file “{file_name}” could not be recognised. In Excel, "
+        "save it as “CSV UTF-8 (comma delimited)” and upload again."
+    ),
+    "no_inventory_sheet": N_(
+        "No sheet in “{file_name}” has a recognisable header row (a row with a procedure-name "
+        "column such as 手続名). Check the header row, or choose the columns yourself in the "
+        "column mapping."
+    ),
+    "no_procedures": N_(
+        "The header row was found, but no procedures are listed under it in “{file_name}”. Enter "
+        "the procedures below the header and upload again."
+    ),
+    # --- a sheet is skipped ---------------------------------------------------------------
+    "sheet_empty": N_(
+        "Sheet “{sheet}” is empty and was skipped. If it should hold procedures, fill it in and "
+        "upload again."
+    ),
+    "sheet_no_header": N_(
+        "Sheet “{sheet}” has no header row with a procedure-name column (such as 手続名), so it "
+        "was skipped. If it holds procedures, add that header or choose the columns in the "
+        "column mapping."
+    ),
+    "sheet_no_rows": N_(
+        "Sheet “{sheet}” has a header on row {row} but no procedures under it, so it was "
+        "skipped. If it should be imported, enter the procedures below the header."
+    ),
+    "sheet_detail_table": N_(
+        "Sheet “{sheet}” lists the same procedure on many rows (the code in column “{column}” "
+        "repeats on {duplicates} of {rows} rows), so it looks like a detail table, not an "
+        "inventory, and was skipped. If it is an inventory, give each procedure a single row."
+    ),
+    "sheet_not_worksheet": N_(
+        "Sheet “{sheet}” is a chart or macro sheet, not a table, and was skipped. No action is "
+        "needed."
+    ),
+    # --- warnings about the whole file or a sheet --------------------------------------------
+    "format_mismatch": N_(
+        "The file is named “{file_name}” but contains {actual} data; it was read as {actual}. "
+        "Rename it with the extension .{extension} to avoid confusion."
+    ),
+    "csv_characters_replaced": N_(
+        "{count} characters of the CSV file could not be decoded and were replaced with “\ufffd”. "
+        "Save the file as “CSV UTF-8 (comma delimited)” and upload again to keep them."
+    ),
+    "formula_without_value": N_(
+        "Sheet “{sheet}”, column “{column}”: formulas without a saved result were read as empty "
+        "(cells: {count}). Open the file in Excel, let it recalculate, save, and upload again."
+    ),
+    "rows_after_total": N_(
+        "Sheet “{sheet}”: the rows below the total on row {row} were not read. If they are "
+        "procedures, move them above the total row and upload again."
+    ),
+    # --- a row is refused ---------------------------------------------------------------
+    "name_missing": N_(
+        "Row {row}: the procedure name is empty, so the row was not imported. Enter the name in "
+        "column “{column}”."
+    ),
+    # --- a row is kept, one value is not --------------------------------------------------
+    "volume_range": N_("Row {row}: the volume “{value}” is a range; enter one number."),
+    "volume_bound": N_(
+        "Row {row}: the volume “{value}” is a limit, not a count; enter the number of cases per "
+        "year."
+    ),
+    "volume_unreadable": N_(
+        "Row {row}: the volume “{value}” is not a number; enter a whole number such as 1,234, or "
+        "leave the cell blank if it is unknown."
+    ),
+    "year_range": N_(
+        "Row {row}: “{value}” in column “{column}” spans several years; enter one fiscal year."
+    ),
+    "year_open_ended": N_(
+        "Row {row}: “{value}” in column “{column}” has no definite year; enter one fiscal year, "
+        "such as 令和8年度."
+    ),
+    "year_unreadable": N_(
+        "Row {row}: “{value}” in column “{column}” is not a fiscal year; write it like 令和6年度, "
+        "R6 or 2024."
+    ),
+    "yes_no_unreadable": N_(
+        "Row {row}: “{value}” in column “{column}” is not a yes/no answer; write ○ or ×, 要 or "
+        "不要, 有 or 無."
+    ),
+    "value_unknown": N_(
+        "Row {row}: “{value}” in column “{column}” is not one of the expected values; use one of: "
+        "{choices}."
+    ),
+    "blocker_unknown": N_(
+        "Row {row}: the blocker “{value}” in column “{column}” is not in the list and was "
+        "recorded as “other”; if another reason fits, use one of: {choices}."
+    ),
+    "duplicate_procedure": N_(
+        "Row {row}: the procedure “{name}” with code “{code}” is already listed on row "
+        "{first_row}; if it is listed twice, delete one of the rows."
+    ),
+    "no_division": N_(
+        "Row {row}: no division is given for this procedure; add a division column to the "
+        "sheet, or choose the division when you upload the file."
+    ),
+    "other_division": N_(
+        "Row {row}: this procedure belongs to “{division}”, but you can import only for "
+        "“{own}”; remove the row or ask the DX office to import it."
+    ),
+    "duplicate_row": N_(
+        "Row {row}: “{name}” appears more than once in this file for the same division; "
+        "keep one row and delete the others."
+    ),
+}
+
+SEVERITY_ERROR = "error"
+SEVERITY_WARNING = "warning"
+
+
+@cache
+def _japanese() -> dict[str, str]:
+    path = Path(__file__).with_name("messages_ja.json")
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def template(code: str, locale: str = "en") -> str:
+    """Return the template of a message code in English or Japanese ("ja")."""
+    english = MESSAGES[code]
+    if locale.startswith("ja"):
+        return _japanese().get(english, english)
+    return english
+
+
+def render(code: str, params: dict[str, Any], locale: str = "en") -> str:
+    """Fill the template of a message code with its parameters."""
+    return template(code, locale).format(**params)

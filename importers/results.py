@@ -1,0 +1,111 @@
+"""Data types shared by the importer modules: problems, limits and parse results."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from importers.messages import MESSAGES, render
+
+
+@dataclass(slots=True)
+class Problem:
+    """One thing wrong with the file: an error refuses a row, a warning keeps it."""
+
+    severity: str  # "error" | "warning"
+    code: str  # key into importers.messages.MESSAGES
+    params: dict[str, Any]
+    sheet: str | None = None
+    row: int | None = None  # Excel row number (1-based); CSV: line number of the record
+    column: str | None = None  # column header text as shown in ColumnMapping.header
+
+    @property
+    def message(self) -> str:
+        """Return the English message."""
+        return render(self.code, self.params)
+
+    def message_in(self, locale: str) -> str:
+        """Return the message in the given locale ("en" or "ja")."""
+        return render(self.code, self.params, locale)
+
+
+class InventoryRefused(Exception):
+    """The whole file is refused; nothing can be imported from it."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        if code not in MESSAGES:
+            raise KeyError(code)
+        self.code = code
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """Return the English message."""
+        return render(self.code, self.params)
+
+    def message_in(self, locale: str) -> str:
+        """Return the message in the given locale ("en" or "ja")."""
+        return render(self.code, self.params, locale)
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Caps applied before a workbook is expanded in memory."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    # Zip-based formats: the sum of the members' real (inflated) sizes. The 10 MB national
+    # inventory (75,071 rows x 38 columns) inflates to 117 MB.
+    max_uncompressed_bytes: int = 256 * 1024 * 1024
+    # Cells of the grid a sheet expands to (last row x last column). National inventory:
+    # 75,072 x 38 = 2.85 million.
+    max_cells: int = 6_000_000
+
+
+@dataclass(slots=True)
+class ColumnMapping:
+    """How one column of a sheet was understood."""
+
+    index: int  # 0-based column index
+    header: str  # header text as shown ("group / sub" for two-row headers)
+    field: str | None  # canonical field name, or None = kept as extra
+    samples: list[str] = dataclasses.field(default_factory=list)  # up to 3 non-empty values as text
+
+
+@dataclass(slots=True)
+class ParsedRow:
+    """One accepted procedure."""
+
+    sheet: str
+    row: int  # Excel row number (CSV: line number of the record)
+    values: dict[str, Any]  # canonical field -> normalised value
+    extra: dict[str, str]  # unmapped columns: header -> cell text (non-empty only)
+
+
+@dataclass(slots=True)
+class SheetResult:
+    """What was read from one sheet."""
+
+    name: str
+    header_row: int | None  # Excel row number of the (last) header row; None if skipped
+    columns: list[ColumnMapping]
+    rows: list[ParsedRow]
+    skipped_reason: str | None = None  # a message code when the sheet holds no inventory
+    header_signature: str = ""  # stable hash of the normalised header texts
+
+
+@dataclass(slots=True)
+class ParsedInventory:
+    """Everything read from one uploaded file."""
+
+    file_name: str
+    file_format: str  # "xlsx" | "xls" | "ods" | "csv"
+    sheets: list[SheetResult]
+    problems: list[Problem]
+
+    def rows(self) -> Iterator[ParsedRow]:
+        """Yield all accepted rows of all sheets, in file order."""
+        for sheet in self.sheets:
+            yield from sheet.rows
