@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from importers.inventory import ParsedRow
 from procedures.demo_data import generate_demo_municipality
-from procedures.imports import ImportOutcome, apply_plan, compare_rows
+from procedures.imports import ImportOutcome, apply_plan, compare_rows, store_batch
 from procedures.models import Procedure
 from procedures.ranking import recompute_plan
 
@@ -24,8 +24,13 @@ def load_demo(session: Session) -> ImportOutcome | None:
         ParsedRow(sheet="demo", row=index, values=values, extra={})
         for index, values in enumerate(generate_demo_municipality(), start=1)
     ]
-    outcome = ImportOutcome(file_name="demo", sha256="")
+    outcome = ImportOutcome(file_name="demo municipality (generated)", sha256="demo")
     plan = compare_rows(session, rows, outcome)
-    apply_plan(session, plan, batch_id=None, user_id=None)
+    outcome.rows = len(rows)
+    # The demo is recorded as an import batch so every procedure's history starts somewhere.
+    batch = store_batch(
+        session, content=b"", outcome=outcome, user_id=None, division_name=None, status="demo"
+    )
+    apply_plan(session, plan, batch_id=batch.id, user_id=None)
     recompute_plan(session)
     return outcome

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, literal, select, update
 from sqlmodel import Session
 
 from importers.inventory import (
@@ -418,6 +418,7 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now) -> None:
                 "division_id": divisions.division_id(division, department or None),
                 "blockers": values.get("blockers") or "",
                 "lifecycle": Lifecycle.active.value,
+                "created_batch_id": batch_id,
                 "version": 1,
                 "created_at": now,
                 "updated_at": now,
@@ -425,27 +426,30 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now) -> None:
         )
     connection = session.connection()
     for start in range(0, len(records), BATCH_SIZE):
-        chunk = records[start : start + BATCH_SIZE]
-        result = connection.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), chunk
+        connection.execute(insert(table), records[start : start + BATCH_SIZE])
+    if records:
+        # One INSERT ... SELECT writes every creation's audit entry, found by its batch.
+        _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
+
+
+def _audit_creations(connection, *, batch_id, user_id, now) -> None:
+    procedure, audit = Procedure.__table__, AuditEvent.__table__
+    created = select(
+        procedure.c.id,
+        literal(batch_id, Integer).label("batch_id"),
+        literal(user_id, Integer).label("user_id"),
+        literal("create").label("action"),
+        procedure.c.name,
+        literal(now, audit.c.at.type).label("at"),
+    ).where(
+        procedure.c.created_batch_id == batch_id,
+        procedure.c.created_at == literal(now, procedure.c.created_at.type),
+    )
+    connection.execute(
+        insert(audit).from_select(
+            ["procedure_id", "batch_id", "user_id", "action", "new_value", "at"], created
         )
-        ids = [row_id for (row_id,) in result]
-        _audit(
-            connection,
-            [
-                {
-                    "procedure_id": ident,
-                    "action": "create",
-                    "field": None,
-                    "old_value": None,
-                    "new_value": record["name"],
-                }
-                for ident, record in zip(ids, chunk, strict=True)
-            ],
-            batch_id=batch_id,
-            user_id=user_id,
-            now=now,
-        )
+    )
 
 
 def _apply_updates(session, plan, *, batch_id, user_id, now) -> None:

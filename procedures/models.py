@@ -119,6 +119,8 @@ class Procedure(SQLModel, table=True):
     #: Columns of the imported sheet that map to no field, as JSON {header: value}.
     extra: str | None = Field(default=None, sa_column=Column(Text))
     lifecycle: Lifecycle = Field(default=Lifecycle.active, index=True, sa_type=String(20))
+    #: The import that created this procedure (NULL when created by hand).
+    created_batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)
     #: The import that last found this procedure missing.
     missing_batch_id: int | None = Field(default=None, foreign_key="importbatch.id")
     #: Optimistic-locking counter: every write increments it.

@@ -1,0 +1,165 @@
+"""Importing through the web: preview, commit, audit, refusals, division limits."""
+
+import gc
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlmodel import func, select
+
+from procedures.models import AuditEvent, ImportBatch, Lifecycle, Procedure, Role
+from tests.conftest import add_division, add_user, csrf_token, login
+
+
+def workbook_bytes(rows, headers=("課名", "手続名", "年間件数")) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(client, content: bytes, name="inventory.xlsx", division=None):
+    token = csrf_token(client, "/imports/new")
+    data = {"csrf_token": token, "file": (io.BytesIO(content), name)}
+    if division is not None:
+        data["division"] = division
+    return client.post("/imports/new", data=data, content_type="multipart/form-data")
+
+
+def commit(client, location: str):
+    token = csrf_token(client, location)
+    return client.post(f"{location}/commit", data={"csrf_token": token})
+
+
+def count(db_session, model) -> int:
+    return db_session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_preview_writes_no_procedure_and_commit_writes_them_with_audit(client, db_session):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    content = workbook_bytes([("市民課", "転入届", "3,100"), ("市民課", "転出届", "約2000")])
+    response = upload(client, content)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    preview = client.get(location).get_data(as_text=True)
+    assert "まだ何も書き込まれていません" in preview
+    assert count(db_session, Procedure) == 0
+
+    assert commit(client, location).status_code == 302
+    page = client.get(location).get_data(as_text=True)
+    assert "取り込みました：新規 2件、変更 0件、変更なし 0件、ファイルに無い手続 0件。" in page
+    procedures = db_session.exec(select(Procedure).order_by(Procedure.name)).all()
+    assert [(p.name, p.annual_volume, p.volume_is_estimate) for p in procedures] == [
+        ("転入届", 3100, False),
+        ("転出届", 2000, True),
+    ]
+    batch = db_session.exec(select(ImportBatch)).one()
+    events = db_session.exec(select(AuditEvent).order_by(AuditEvent.new_value)).all()
+    assert [(e.action, e.new_value, e.batch_id) for e in events] == [
+        ("create", "転入届", batch.id),
+        ("create", "転出届", batch.id),
+    ]
+    assert batch.content == content
+    assert len(batch.sha256) == 64
+
+
+def test_reimport_reports_changes_field_by_field_and_flags_missing(client, db_session):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    first = upload(
+        client, workbook_bytes([("市民課", "転入届", "3100"), ("市民課", "転出届", "2000")])
+    )
+    commit(client, first.headers["Location"])
+    second = upload(client, workbook_bytes([("市民課", "転入届", "3300")]))
+    preview = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "年間件数: 3100 → 3300" in preview
+    assert "転出届" in preview
+    commit(client, second.headers["Location"])
+    moved = db_session.exec(select(Procedure).where(Procedure.name == "転出届")).one()
+    kept = db_session.exec(select(Procedure).where(Procedure.name == "転入届")).one()
+    assert (moved.lifecycle, kept.annual_volume, kept.version) == (Lifecycle.missing, 3300, 2)
+    change = db_session.exec(
+        select(AuditEvent).where(AuditEvent.procedure_id == kept.id, AuditEvent.action == "import")
+    ).one()
+    assert (change.field, change.old_value, change.new_value) == ("annual_volume", "3100", "3300")
+
+
+def test_same_file_twice_changes_nothing(client, db_session):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    content = workbook_bytes([("市民課", "転入届", "3100")])
+    commit(client, upload(client, content).headers["Location"])
+    again = upload(client, content)
+    assert again.status_code == 302
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "このファイルは以前に取り込み済みです" in page
+    assert count(db_session, ImportBatch) == 1
+    assert count(db_session, Procedure) == 1
+
+
+def test_corrupt_file_is_refused_with_a_message_and_nothing_is_kept(client, db_session):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    response = upload(client, b"\x00\x01garbage" * 50, name="inventory.xlsx")
+    assert response.status_code == 400
+    assert 'class="alert alert-error"' in response.get_data(as_text=True)
+    assert count(db_session, ImportBatch) == 0
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_file_over_the_upload_limit_is_refused_in_japanese(client, db_session):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    response = upload(client, b"x" * (4 * 1024 * 1024), name="big.csv")
+    assert response.status_code == 413
+    assert "ファイルが2 MBを超えています" in response.get_data(as_text=True)
+    assert count(db_session, ImportBatch) == 0
+    # The test client spools a large body to a temporary file it never closes.
+    gc.collect()
+
+
+def test_division_user_imports_only_rows_of_its_own_division(client, db_session):
+    add_division(db_session, "市民課")
+    add_user(db_session, "shimin", Role.division, division="市民課")
+    login(client, "shimin")
+    content = workbook_bytes(
+        [("市民課", "転入届", "3100"), ("子育て給付課", "児童手当の認定請求", "900")]
+    )
+    # A division user's form has no division field: it cannot choose another one.
+    assert upload(client, content, division="子育て給付課").status_code == 400
+    response = upload(client, content)
+    location = response.headers["Location"]
+    preview = client.get(location).get_data(as_text=True)
+    assert "取り込めるのは「市民課」の手続だけです" in preview
+    commit(client, location)
+    names = db_session.exec(select(Procedure.name)).all()
+    assert names == ["転入届"]
+
+
+def test_rows_without_a_division_take_the_chosen_one(client, db_session):
+    add_division(db_session, "保育課", "子ども青少年部")
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    content = workbook_bytes([("保育所等の利用申込", "1200")], headers=("手続名", "年間件数"))
+    commit(client, upload(client, content, division="保育課").headers["Location"])
+    procedure = db_session.exec(select(Procedure)).one()
+    assert (procedure.name, procedure.annual_volume) == ("保育所等の利用申込", 1200)
+
+
+def test_division_user_cannot_open_someone_elses_import(app, db_session):
+    add_division(db_session, "市民課")
+    add_user(db_session, "office", Role.dx_office)
+    add_user(db_session, "shimin", Role.division, division="市民課")
+    office, shimin = app.test_client(), app.test_client()
+    login(office, "office")
+    login(shimin, "shimin")
+    location = upload(office, workbook_bytes([("市民課", "転入届", "1")])).headers["Location"]
+    assert shimin.get(location).status_code == 403
+    token = csrf_token(shimin, "/imports/new")
+    assert shimin.post(f"{location}/commit", data={"csrf_token": token}).status_code == 403
+    assert count(db_session, Procedure) == 0
