@@ -24,9 +24,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error: RequestEntityTooLarge):
-        limit_mb = app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
+        limit_mb = f"{round(app.config['UPLOAD_MAX_BYTES'] / (1024 * 1024), 1):g}"
         message = _(
-            "The file is larger than %(limit)d MB. Split it by department or remove unused sheets.",
+            "The file is larger than %(limit)s MB. Split it by department or remove unused sheets.",
             limit=limit_mb,
         )
         return render_template("error.html", status=413, message=message), 413
