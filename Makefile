@@ -35,5 +35,5 @@ bench: $(STAMP)
 
 # Extract the UI texts and merge them into the catalogues (then translate messages.po).
 translations: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o procedures/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F procedures/translations/babel.cfg -k _l -o procedures/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i procedures/translations/messages.pot -d procedures/translations --no-fuzzy-matching
