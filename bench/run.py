@@ -13,6 +13,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -93,6 +94,23 @@ def sqlite_url() -> str:
     return f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
 
 
+def postgres_url_factory(base_url: str):
+    """Return a function that makes a fresh schema per run on the given PostgreSQL database."""
+    from sqlalchemy import text
+
+    sys.path.insert(0, str(ROOT))
+    from procedures.db import make_engine
+
+    def fresh() -> str:
+        schema = f"bench_{int(time.time() * 1000)}"
+        with make_engine(base_url).begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        separator = "&" if "?" in base_url else "?"
+        return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+    return fresh
+
+
 def write_results(results: list[dict]) -> None:
     lines = [
         "# Benchmarks",
@@ -131,7 +149,7 @@ def main() -> None:
     results = [import_benchmark(sqlite_url, "SQLite")]
     postgres = os.environ.get("BENCH_POSTGRES_URL")
     if postgres:
-        results.append(import_benchmark(lambda: postgres, "PostgreSQL"))
+        results.append(import_benchmark(postgres_url_factory(postgres), "PostgreSQL"))
     write_results(results)
 
 
