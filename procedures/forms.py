@@ -132,6 +132,12 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Import these changes"))
 
 
+class MappingForm(FlaskForm):
+    """Change how the file's columns are read; the selects are built by the template."""
+
+    submit = SubmitField(_l("Apply this mapping"))
+
+
 class RecomputeForm(FlaskForm):
     """Recompute the plan."""
 

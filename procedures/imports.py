@@ -39,6 +39,7 @@ from procedures.models import (
     ImportBatch,
     Lifecycle,
     Procedure,
+    SavedMapping,
     utcnow,
 )
 
@@ -120,6 +121,8 @@ class ImportOutcome:
     #: Set when the whole file is refused: nothing is written.
     refused: InventoryRefused | None = None
     committed: bool = False
+    #: A mapping confirmed earlier for these headers was applied.
+    mapping_saved: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """Return the CLI's JSON contract."""
@@ -178,11 +181,25 @@ def analyse_file(
     mapping: dict[str, str | None] | None = None,
     limits: ReadLimits | None = None,
 ) -> tuple[ImportOutcome, _Plan | None]:
-    """Parse a file and compare it with the database, writing nothing."""
+    """Parse a file and compare it with the database, writing nothing.
+
+    Without an explicit mapping, a mapping confirmed earlier for the same division and the
+    same headers is applied, so a division's usual sheet needs no mapping step.
+    """
     outcome = ImportOutcome(file_name=file_name, sha256=sha256_of(content))
     outcome.duplicate_of = find_committed_batch(session, outcome.sha256)
+    limits = limits or ReadLimits()
     try:
-        parsed = parse_inventory(content, file_name, mapping=mapping, limits=limits or ReadLimits())
+        parsed = parse_inventory(content, file_name, mapping=mapping, limits=limits)
+        if mapping is None:
+            saved = find_saved_mapping(
+                session,
+                division_name=division_name,
+                signatures=[sheet.header_signature for sheet in parsed.sheets],
+            )
+            if saved:
+                parsed = parse_inventory(content, file_name, mapping=saved, limits=limits)
+                outcome.mapping_saved = True
     except InventoryRefused as refusal:
         outcome.refused = refusal
         return outcome, None
@@ -199,6 +216,7 @@ def _describe_sheets(outcome: ImportOutcome, parsed: ParsedInventory) -> None:
             {
                 "name": sheet.name,
                 "header_row": sheet.header_row,
+                "signature": sheet.header_signature,
                 "rows": len(sheet.rows),
                 "skipped": sheet.skipped_reason,
                 "columns": [
@@ -390,6 +408,56 @@ def _row_problem(row: ParsedRow, code: str, params: dict[str, Any]) -> Problem:
         row=row.row,
         column=None,
     )
+
+
+def _division_id(session: Session, division_name: str | None) -> int | None:
+    if not division_name:
+        return None
+    return session.execute(select(Division.id).where(Division.name == division_name)).scalar()
+
+
+def find_saved_mapping(
+    session: Session, *, division_name: str | None, signatures: list[str]
+) -> dict[str, str | None] | None:
+    """Return the confirmed mappings of these header signatures for the division, merged."""
+    division_id = _division_id(session, division_name)
+    query = select(SavedMapping.mapping).where(SavedMapping.header_signature.in_(signatures))
+    if division_id is None:
+        query = query.where(SavedMapping.division_id.is_(None))
+    else:
+        query = query.where(SavedMapping.division_id == division_id)
+    merged: dict[str, str | None] = {}
+    for (mapping,) in session.execute(query):
+        merged.update(json.loads(mapping))
+    return merged or None
+
+
+def save_mappings(
+    session: Session, *, outcome: ImportOutcome, division_name: str | None, user_id: int | None
+) -> None:
+    """Remember each imported sheet's confirmed mapping for its division and headers."""
+    division_id = _division_id(session, division_name)
+    for sheet in outcome.sheets:
+        if sheet["skipped"] or not sheet.get("signature"):
+            continue
+        mapping = json.dumps(
+            {column["header"]: column["field"] for column in sheet["columns"]}, ensure_ascii=False
+        )
+        existing = session.execute(
+            select(SavedMapping).where(
+                SavedMapping.header_signature == sheet["signature"],
+                SavedMapping.division_id.is_(None)
+                if division_id is None
+                else SavedMapping.division_id == division_id,
+            )
+        ).scalar()
+        if existing is None:
+            existing = SavedMapping(
+                division_id=division_id, header_signature=sheet["signature"], mapping=mapping
+            )
+        existing.mapping, existing.user_id, existing.updated_at = mapping, user_id, utcnow()
+        session.add(existing)
+    session.flush()
 
 
 def apply_plan(session: Session, plan: _Plan, *, batch_id: int | None, user_id: int | None) -> None:
@@ -610,10 +678,12 @@ def commit_batch(session: Session, *, batch_id: int, user_id: int | None) -> Imp
         file_name=batch.file_name,
         division_name=division_name,
         only_division=only,
+        mapping=batch_mapping(batch),
     )
     if plan is None or outcome.duplicate_of is not None:
         return outcome
     apply_plan(session, plan, batch_id=batch.id, user_id=user_id)
+    save_mappings(session, outcome=outcome, division_name=division_name, user_id=user_id)
     batch.status = "committed"
     batch.created, batch.updated = outcome.created, outcome.updated
     batch.unchanged, batch.missing = outcome.unchanged, outcome.missing
@@ -623,6 +693,11 @@ def commit_batch(session: Session, *, batch_id: int, user_id: int | None) -> Imp
     outcome.batch_id = batch.id
     outcome.committed = True
     return outcome
+
+
+def batch_mapping(batch: ImportBatch) -> dict[str, str | None] | None:
+    """Return the mapping a person chose for this batch on the preview page, if any."""
+    return json.loads(batch.mapping) if batch.mapping else None
 
 
 def _is_division_user(session: Session, user_id: int) -> bool:

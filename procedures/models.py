@@ -165,6 +165,24 @@ class ImportBatch(SQLModel, table=True):
     errors: int = 0
     #: The result as JSON (sheets, problems), shown on the result page.
     report: str | None = Field(default=None, sa_column=Column(Text))
+    #: Column mapping chosen by a person on the preview page, as JSON {header: field|null}.
+    mapping: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SavedMapping(SQLModel, table=True):
+    """A confirmed column mapping, reused when the same headers arrive for the same division."""
+
+    __table_args__ = (UniqueConstraint("division_id", "header_signature"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: NULL when the file names its own divisions.
+    division_id: int | None = Field(default=None, foreign_key="division.id")
+    #: importers' hash of the sheet's normalised header texts.
+    header_signature: str = Field(max_length=100, index=True)
+    #: {header: field or null}, as the importer's `mapping` argument takes it.
+    mapping: str = Field(sa_column=Column(Text, nullable=False))
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class AuditEvent(SQLModel, table=True):

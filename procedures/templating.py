@@ -38,6 +38,8 @@ ACTIONS = {
 }
 FIELDS = {
     "name": _l("Procedure name"),
+    "department": _l("Department"),
+    "division": _l("Division"),
     "code": _l("Code"),
     "legal_basis": _l("Legal basis"),
     "kind": _l("Kind"),

@@ -1,6 +1,7 @@
 """Importing through the web: preview, commit, audit, refusals, division limits."""
 
 import io
+import re
 
 from openpyxl import Workbook
 from sqlmodel import func, select
@@ -160,3 +161,47 @@ def test_division_user_cannot_open_someone_elses_import(app, db_session):
     token = csrf_token(shimin, "/imports/new")
     assert shimin.post(f"{location}/commit", data={"csrf_token": token}).status_code == 403
     assert count(db_session, Procedure) == 0
+
+
+def mapping_form_data(client, location: str, choices: dict[str, str]) -> dict[str, str]:
+    """Read the preview's mapping form and change the columns named in choices."""
+    page = client.get(location).get_data(as_text=True)
+    data = {"csrf_token": csrf_token(client, location)}
+    for number, header in re.findall(r'name="header-(\d+)" value="([^"]*)"', page):
+        data[f"header-{number}"] = header
+        selected = re.search(
+            rf'<select id="field-{number}" name="field-{number}">(.*?)</select>', page, re.S
+        )
+        current = re.search(r'<option value="([^"]*)" selected>', selected.group(1))
+        data[f"field-{number}"] = choices.get(header, current.group(1) if current else "")
+    return data
+
+
+def test_a_changed_mapping_is_used_and_remembered_for_the_division(client, db_session):
+    add_division(db_session, "市民課")
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    headers = ("手続名", "ボリューム")
+    first = upload(client, workbook_bytes([("転入届", "3100")], headers), division="市民課")
+    location = first.headers["Location"]
+    assert "追加情報として保存" in client.get(location).get_data(as_text=True)
+
+    data = mapping_form_data(client, location, {"ボリューム": "annual_volume"})
+    assert client.post(f"{location}/mapping", data=data).status_code == 302
+    assert commit(client, location).status_code == 302
+    assert db_session.exec(select(Procedure.annual_volume)).one() == 3100
+
+    second = upload(client, workbook_bytes([("転入届", "3300")], headers), division="市民課")
+    preview = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "前回確定した列の読み取りを適用しました" in preview
+    assert "年間件数: 3100 → 3300" in preview
+
+
+def test_mapping_to_an_unknown_field_is_refused(client, db_session):
+    add_division(db_session, "市民課")
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    location = upload(client, workbook_bytes([("市民課", "転入届", "1")])).headers["Location"]
+    data = mapping_form_data(client, location, {"年間件数": "password_hash"})
+    assert client.post(f"{location}/mapping", data=data).status_code == 400
+    assert db_session.exec(select(ImportBatch.mapping)).one() is None

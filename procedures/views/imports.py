@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+import json
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from importers.inventory import ReadLimits
+from importers.inventory import FIELDS, ReadLimits
 from procedures import db
 from procedures.auth import UPLOAD_ROLES, roles_required
 from procedures.catalogue import list_divisions
-from procedures.forms import ConfirmForm, UploadForm
-from procedures.imports import analyse_file, commit_batch, store_batch
+from procedures.forms import ConfirmForm, MappingForm, UploadForm, as_choices
+from procedures.imports import analyse_file, batch_mapping, commit_batch, store_batch
 from procedures.messages import problem_text
 from procedures.models import Division, ImportBatch, Role
 
@@ -32,12 +43,11 @@ def upload():
     session = db.session()
     form = UploadForm()
     own = _own_division_name()
-    form.division.choices = (
-        [(own, own)]
-        if own
-        else [("", _("Take it from the file"))]
-        + [(name, name) for _id, name, _dept in list_divisions(session)]
-    )
+    if own:
+        form.division.choices = as_choices([(own, own)])
+    else:
+        divisions = [(name, name) for _id, name, _dept in list_divisions(session)]
+        form.division.choices = as_choices([("", _("Take it from the file")), *divisions])
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200
         return render_template("imports/upload.html", form=form, own=own), status
@@ -96,14 +106,38 @@ def show(batch_id: int):
             file_name=batch.file_name,
             division_name=division_name,
             only_division=_own_division_name(),
+            mapping=batch_mapping(batch),
         )
     return render_template(
         "imports/show.html",
         batch=batch,
         outcome=outcome,
         form=ConfirmForm(),
+        mapping_form=MappingForm(),
         problem_text=problem_text,
+        fields=FIELDS,
     )
+
+
+@bp.route("/<int:batch_id>/mapping", methods=["POST"])
+@roles_required(*UPLOAD_ROLES)
+def change_mapping(batch_id: int):
+    """Keep the person's column mapping for this batch and show the preview again."""
+    batch = _batch_or_404(batch_id)
+    if batch.status != "previewed" or not MappingForm().validate_on_submit():
+        abort(400)
+    mapping: dict[str, str | None] = {}
+    for key, header in request.form.items():
+        if key.startswith("header-"):
+            field = request.form.get("field-" + key.removeprefix("header-"), "")
+            if field and field not in FIELDS:
+                abort(400)
+            mapping[header] = field or None
+    batch.mapping = json.dumps(mapping, ensure_ascii=False)
+    db.session().add(batch)
+    db.commit()
+    flash(_("The column mapping was applied. Check the preview again."), "success")
+    return redirect(url_for("imports.show", batch_id=batch_id))
 
 
 @bp.route("/<int:batch_id>/commit", methods=["POST"])
