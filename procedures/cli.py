@@ -119,6 +119,10 @@ def import_inventory_command(
     from procedures.imports import import_file
 
     content = path.read_bytes()
+    # A progress bar only for a person at a terminal: never in JSON output or in a pipe.
+    bar = TerminalProgress() if not as_json and sys.stderr.isatty() else None
+    if bar:
+        click.echo(f"reading {path.name} …", err=True)
     with db.session_scope() as session:
         outcome = import_file(
             session,
@@ -126,7 +130,10 @@ def import_inventory_command(
             file_name=path.name,
             division_name=division_name,
             dry_run=dry_run,
+            progress=bar.update if bar else None,
         )
+    if bar:
+        bar.close()
     if outcome.refused is not None:
         click.echo(f"refused: {outcome.refused.message}", err=True)
         sys.exit(1)
@@ -149,6 +156,27 @@ def import_inventory_command(
     )
     for problem in outcome.errors[:50]:
         click.echo(f"  error: {problem.sheet} row {problem.row}: {problem.message}", err=True)
+
+
+class TerminalProgress:
+    """A click progress bar on stderr, created once the number of rows to write is known."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.shown = 0
+
+    def update(self, written: int, total: int) -> None:
+        """Advance the bar to `written` of `total` procedures."""
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="writing", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(written - self.shown)
+        self.shown = written
+
+    def close(self) -> None:
+        """Finish the bar's line."""
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @click.command("summary")

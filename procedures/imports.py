@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -460,16 +460,34 @@ def save_mappings(
     session.flush()
 
 
-def apply_plan(session: Session, plan: _Plan, *, batch_id: int | None, user_id: int | None) -> None:
-    """Write the plan: inserts, updates and missing flags in batches, each change audited."""
+def plan_size(plan: _Plan) -> int:
+    """Return how many procedures a plan writes: the length of its progress bar."""
+    return len(plan.new_rows) + len(plan.updates) + len(plan.missing_ids)
+
+
+def apply_plan(
+    session: Session,
+    plan: _Plan,
+    *,
+    batch_id: int | None,
+    user_id: int | None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Write the plan: inserts, updates and missing flags in batches, each change audited.
+
+    `progress` is called with the number of procedures each batch wrote.
+    """
+    tick = progress or (lambda _count: None)
     now = utcnow()
     divisions = DivisionCache(session)
-    _insert_new(session, plan, divisions, batch_id=batch_id, user_id=user_id, now=now)
+    _insert_new(session, plan, divisions, batch_id=batch_id, user_id=user_id, now=now, tick=tick)
     _apply_updates(session, plan, batch_id=batch_id, user_id=user_id, now=now)
+    tick(len(plan.updates))
     _flag_missing(session, plan, batch_id=batch_id, user_id=user_id, now=now)
+    tick(len(plan.missing_ids))
 
 
-def _insert_new(session, plan, divisions, *, batch_id, user_id, now) -> None:
+def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> None:
     table = Procedure.__table__
     records = []
     for row, division, department in plan.new_rows:
@@ -494,7 +512,9 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now) -> None:
         )
     connection = session.connection()
     for start in range(0, len(records), BATCH_SIZE):
-        connection.execute(insert(table), records[start : start + BATCH_SIZE])
+        chunk = records[start : start + BATCH_SIZE]
+        connection.execute(insert(table), chunk)
+        tick(len(chunk))
     if records:
         # One INSERT ... SELECT writes every creation's audit entry, found by its batch.
         _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
@@ -637,8 +657,12 @@ def import_file(
     user_id: int | None = None,
     dry_run: bool = False,
     limits: ReadLimits | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportOutcome:
-    """Import a file in the caller's transaction; with dry_run, only report what would change."""
+    """Import a file in the caller's transaction; with dry_run, only report what would change.
+
+    `progress(written, total)` is called as batches of procedures are written.
+    """
     outcome, plan = analyse_file(
         session,
         content=content,
@@ -657,7 +681,15 @@ def import_file(
         division_name=division_name,
         status="committed",
     )
-    apply_plan(session, plan, batch_id=batch.id, user_id=user_id)
+    total, written = plan_size(plan), 0
+
+    def advance(count: int) -> None:
+        nonlocal written
+        written += count
+        if progress is not None:
+            progress(written, total)
+
+    apply_plan(session, plan, batch_id=batch.id, user_id=user_id, progress=advance)
     outcome.batch_id = batch.id
     outcome.committed = True
     return outcome

@@ -205,3 +205,15 @@ def test_mapping_to_an_unknown_field_is_refused(client, db_session):
     data = mapping_form_data(client, location, {"年間件数": "password_hash"})
     assert client.post(f"{location}/mapping", data=data).status_code == 400
     assert db_session.exec(select(ImportBatch.mapping)).one() is None
+
+
+def test_import_reports_progress_up_to_every_procedure_written(app, db_session):
+    from procedures.imports import import_file
+
+    content = workbook_bytes([("市民課", f"手続{number}", "1") for number in range(1, 2502)])
+    seen = []
+    with app.app_context():
+        import_file(
+            db_session, content=content, file_name="big.xlsx", progress=lambda *a: seen.append(a)
+        )
+    assert seen == [(1000, 2501), (2000, 2501), (2501, 2501), (2501, 2501), (2501, 2501)]
