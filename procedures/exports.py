@@ -176,7 +176,7 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
-    from procedures.vocabulary import TIERS
+    from procedures.vocabulary import tier_label
 
     for offset, row in enumerate(rows, start=1):
         values = [
@@ -185,7 +185,7 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
             row[2],
             row[3],
             row[4],
-            label(TIERS, row[5]),
+            tier_label(row[5]),
             explain_reason(row[6]),
             row[7],
             row[8],

@@ -1,0 +1,315 @@
+"""The plan on small hand-made sets: pins, exclusions, policy versions, what-if, saved plans."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from procedures.models import AuditEvent, PlanEntry, PlanPolicy, Role, Verdict
+from procedures.ranking import (
+    DEFAULT_POLICY,
+    Candidate,
+    Pin,
+    current_policy,
+    progress,
+    rank_candidates,
+    recompute_plan,
+    save_plan_snapshot,
+    save_policy,
+    set_pin,
+)
+from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
+
+
+def policy(*capacities: int) -> dict:
+    return {
+        "years": [
+            {"fiscal_year": 2022 + index, "capacity": capacity}
+            for index, capacity in enumerate(capacities)
+        ],
+        "tiers": DEFAULT_POLICY["tiers"],
+        "weights": DEFAULT_POLICY["weights"],
+    }
+
+
+def candidate(ident, volume=None, eligible=False):
+    return Candidate(ident, f"C{ident:03d}", volume, eligible, [])
+
+
+def placed(entries):
+    return [(entry.procedure_id, entry.fiscal_year, entry.position) for entry in entries]
+
+
+# --- pins in the pure ranking ---------------------------------------------------------------
+
+
+def test_a_pin_places_a_procedure_in_its_year_before_the_ranked_ones():
+    candidates = [candidate(1, 5000), candidate(2, 4000), candidate(3, 10)]
+    entries = rank_candidates(candidates, policy(2, 2), {3: Pin(2022, "市長公約")})
+    assert placed(entries) == [(3, 2022, 1), (1, 2022, 2), (2, 2023, 1)]
+    pinned = entries[0]
+    assert pinned.tier == "pinned"
+    assert json.loads(pinned.reason_json())["pin"] == "市長公約"
+
+
+def test_an_excluded_procedure_is_left_out_and_the_next_takes_its_place():
+    candidates = [candidate(1, 5000), candidate(2, 4000), candidate(3, 10)]
+    entries = rank_candidates(candidates, policy(2), {1: Pin(None, "制度改正待ち")})
+    assert placed(entries) == [(2, 2022, 1), (3, 2022, 2)]
+
+
+def test_a_pin_into_a_full_year_uses_its_capacity_and_pushes_the_last_one_on():
+    candidates = [candidate(1, 5000), candidate(2, 4000), candidate(3, 3000), candidate(4, 1)]
+    entries = rank_candidates(candidates, policy(2, 5), {4: Pin(2022, "議会答弁")})
+    assert placed(entries) == [(4, 2022, 1), (1, 2022, 2), (2, 2023, 1), (3, 2023, 2)]
+
+
+def test_pins_beyond_capacity_are_all_kept_and_the_year_takes_no_ranked_one():
+    candidates = [candidate(1, 5000), candidate(2, 10), candidate(3, 20)]
+    pins = {2: Pin(2022, "a"), 3: Pin(2022, "b")}
+    entries = rank_candidates(candidates, policy(1, 1), pins)
+    assert placed(entries) == [(3, 2022, 1), (2, 2022, 2), (1, 2023, 1)]
+
+
+def test_a_pin_into_a_zero_capacity_year_is_still_kept():
+    entries = rank_candidates(
+        [candidate(1, 50), candidate(2, 40)], policy(0, 1), {2: Pin(2022, "x")}
+    )
+    assert placed(entries) == [(2, 2022, 1), (1, 2023, 1)]
+
+
+# --- pins on the database ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_city(db_session):
+    division = add_division(db_session, "子育て支援課")
+    names = {}
+    for name, volume in [("児童手当の認定請求", 5000), ("保育所入所申込", 3000), ("犬の登録", 20)]:
+        procedure = add_procedure(
+            db_session, division, name, annual_volume=volume, verdict=Verdict.feasible
+        )
+        names[name] = procedure.id
+    return names
+
+
+def plan_of(db_session):
+    rows = db_session.execute(
+        select(PlanEntry.procedure_id, PlanEntry.fiscal_year, PlanEntry.position).order_by(
+            PlanEntry.fiscal_year, PlanEntry.position
+        )
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_a_pin_survives_recomputation(db_session, small_city):
+    small = policy(1, 2)
+    dog = small_city["犬の登録"]
+    set_pin(db_session, procedure_id=dog, fiscal_year=2022, reason="市長公約", user_id=None)
+    recompute_plan(db_session, small)
+    recompute_plan(db_session, small)
+    db_session.commit()
+    assert plan_of(db_session) == [
+        (dog, 2022, 1),
+        (small_city["児童手当の認定請求"], 2023, 1),
+        (small_city["保育所入所申込"], 2023, 2),
+    ]
+
+
+def test_pin_page_pins_a_procedure_explains_it_and_writes_the_audit_log(
+    client, db_session, small_city
+):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    dog = small_city["犬の登録"]
+    url = f"/plan/pin/{dog}"
+    response = client.post(
+        url,
+        data={"target": "2022", "reason": "市長公約", "csrf_token": csrf_token(client, url)},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "犬の登録を令和4年度" not in page  # the message names the Western fiscal year
+    assert "犬の登録はFY2022に固定しました。" in page
+    assert "市長公約" in page
+    year_page = client.get("/plan/2022").get_data(as_text=True)
+    assert "人が固定：市長公約" in year_page
+    event = db_session.execute(select(AuditEvent).where(AuditEvent.action == "plan")).scalar_one()
+    assert (event.procedure_id, event.field, event.old_value, event.new_value) == (
+        dog,
+        "pin",
+        None,
+        "FY2022: 市長公約",
+    )
+
+
+def test_excluding_needs_a_reason_and_says_so(client, db_session, small_city):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    url = f"/plan/pin/{small_city['児童手当の認定請求']}"
+    response = client.post(
+        url, data={"target": "exclude", "reason": " ", "csrf_token": csrf_token(client, url)}
+    )
+    assert response.status_code == 200
+    assert (
+        "理由を書いてください。計画とともに表示され、判断の説明になります。"
+        in response.get_data(as_text=True)
+    )
+    assert db_session.execute(select(AuditEvent)).first() is None
+
+
+def test_excluded_procedure_leaves_the_plan_and_is_listed(client, db_session, small_city):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    target = small_city["児童手当の認定請求"]
+    url = f"/plan/pin/{target}"
+    client.post(
+        url,
+        data={"target": "exclude", "reason": "国の改正待ち", "csrf_token": csrf_token(client, url)},
+    )
+    assert target not in [row[0] for row in plan_of(db_session)]
+    overview = client.get("/plan").get_data(as_text=True)
+    assert "除外" in overview and "国の改正待ち" in overview
+
+
+@pytest.mark.parametrize("role", [Role.division, Role.viewer])
+def test_only_the_dx_office_pins_and_edits_the_policy(client, db_session, small_city, role):
+    add_division(db_session, "市民課")
+    add_user(db_session, "someone", role, division="市民課" if role == Role.division else None)
+    login(client, "someone")
+    assert client.get(f"/plan/pin/{small_city['犬の登録']}").status_code == 403
+    assert client.get("/plan/policy").status_code == 403
+    token = csrf_token(client, "/plan")
+    assert client.post("/plan/save", data={"csrf_token": token}).status_code == 403
+
+
+# --- policy as data ---------------------------------------------------------------------------
+
+
+def test_the_default_policy_is_saved_as_version_1_on_first_recompute(db_session, small_city):
+    assert current_policy(db_session).version == 0
+    recompute_plan(db_session)
+    db_session.commit()
+    stored = db_session.execute(select(PlanPolicy.version, PlanPolicy.body)).all()
+    assert [row[0] for row in stored] == [1]
+    assert json.loads(stored[0][1])["years"] == DEFAULT_POLICY["years"]
+
+
+def test_the_newest_policy_version_is_current(db_session):
+    save_policy(db_session, policy(1))
+    save_policy(db_session, policy(3, 4))
+    current = current_policy(db_session)
+    assert current.version == 2
+    assert [year["capacity"] for year in current.policy["years"]] == [3, 4]
+
+
+def policy_form(**overrides) -> dict:
+    data = {
+        "years-0-fiscal_year": "2022",
+        "years-0-capacity": "1",
+        "years-1-fiscal_year": "2023",
+        "years-1-capacity": "2",
+        "tiers-0-kind": "mynaportal",
+        "tiers-1-kind": "min_volume",
+        "tiers-1-min_volume": "1000",
+        "tiers-2-kind": "all",
+        "volume_weight": "1",
+        "mynaportal_weight": "0",
+    }
+    for code, weight in DEFAULT_POLICY["weights"]["blockers"].items():
+        data[f"blockers-{code}"] = str(weight)
+    data.update(overrides)
+    return data
+
+
+def test_what_if_shows_what_moves_and_saves_nothing(client, db_session, small_city):
+    add_user(db_session, "office", Role.dx_office)
+    save_policy(db_session, policy(2, 2))
+    recompute_plan(db_session)
+    db_session.commit()
+    login(client, "office")
+    data = policy_form(**{"years-0-capacity": "1", "try_plan": "1"})
+    data["csrf_token"] = csrf_token(client, "/plan/policy")
+    page = client.post("/plan/policy", data=data).get_data(as_text=True)
+    assert "1件の手続の位置が変わります：新たに入る 0件、外れる 0件、別の年度へ移る 1件。" in page
+    assert "保育所入所申込" in page
+    assert db_session.execute(select(PlanPolicy.version)).scalars().all() == [1]
+
+
+def test_saving_a_policy_keeps_the_old_plan_and_compares_with_it(client, db_session, small_city):
+    add_user(db_session, "office", Role.dx_office)
+    save_policy(db_session, policy(2, 2))
+    recompute_plan(db_session)
+    db_session.commit()
+    login(client, "office")
+    data = policy_form(**{"years-0-capacity": "1", "save": "1"})
+    data["csrf_token"] = csrf_token(client, "/plan/policy")
+    response = client.post("/plan/policy", data=data, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "方針の第2版を保存し、計画を再計算しました：3件を配置しました。" in page
+    assert "第2版より前" in page
+    assert (
+        "1件の手続の位置が変わりました：新たに入った 0件、外れた 0件、別の年度へ移った 1件。"
+        in page
+    )
+    assert current_policy(db_session).policy["years"] == [
+        {"fiscal_year": 2022, "capacity": 1},
+        {"fiscal_year": 2023, "capacity": 2},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"years-1-fiscal_year": "2022"}, "FY2022が2回あります。各年度は1回だけ入力してください。"),
+        ({"years-0-capacity": "-1"}, "定員は0件以上で入力してください。"),
+        ({"years-0-capacity": ""}, "年度と定員の両方を入力するか、両方を空欄にしてください。"),
+        ({"tiers-1-min_volume": ""}, "この段階が始まる年間件数を入力してください。"),
+        (
+            {"tiers-0-kind": "all", "tiers-2-kind": "mynaportal"},
+            "「その他すべて」より後の段階には手続が入りません。「その他すべて」を最後にしてください。",
+        ),
+        ({"volume_weight": ""}, "数値を入力してください（0にするとこの要素は無視されます）。"),
+    ],
+)
+def test_policy_errors_say_what_to_do_in_japanese(
+    client, db_session, small_city, overrides, message
+):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    data = policy_form(**overrides, try_plan="1")
+    data["csrf_token"] = csrf_token(client, "/plan/policy")
+    response = client.post("/plan/policy", data=data)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert db_session.execute(select(PlanPolicy)).first() is None
+
+
+# --- saved plans and progress -----------------------------------------------------------------
+
+
+def test_a_saved_plan_is_compared_with_the_current_one(client, db_session, small_city):
+    add_user(db_session, "office", Role.dx_office)
+    recompute_plan(db_session, policy(1, 1))
+    saved = save_plan_snapshot(db_session, label="6月委員会案", user_id=None, policy_version=None)
+    recompute_plan(db_session, policy(2, 1))
+    db_session.commit()
+    login(client, "office")
+    page = client.get(f"/plan?compare={saved.id}").get_data(as_text=True)
+    assert "現在の計画と「6月委員会案」" in page
+    assert "新たに入った 1件、外れた 0件、別の年度へ移った 1件" in page
+
+
+def test_progress_counts_done_procedures_and_their_applications(db_session, small_city):
+    division = add_division(db_session, "介護保険課")
+    add_procedure(db_session, division, "要介護認定申請", annual_volume=1200, done_fiscal_year=2022)
+    add_procedure(
+        db_session, division, "住宅改修費の支給申請", annual_volume=None, done_fiscal_year=2022
+    )
+    recompute_plan(db_session, policy(2, 5))
+    rows = {item.fiscal_year: item for item in progress(db_session, policy(2, 5))}
+    assert (rows[2022].capacity, rows[2022].planned, rows[2022].planned_volume) == (2, 2, 8000)
+    assert (rows[2022].done, rows[2022].done_volume) == (2, 1200)
+    assert (rows[2023].planned, rows[2023].done) == (1, 0)
