@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -123,52 +124,96 @@ def list_divisions(session: Session) -> list[tuple[int, str, int]]:
     return list(session.execute(query))
 
 
+#: Volume bands of the list filter: (lowest, highest) with None for open ends.
+VOLUME_BANDS = {
+    "lt100": (0, 99),
+    "100_999": (100, 999),
+    "ge1000": (1000, None),
+    "ge10000": (10000, None),
+}
+LIFECYCLES = {
+    "current": (Lifecycle.active, Lifecycle.missing),
+    "missing": (Lifecycle.missing,),
+    "retired": (Lifecycle.retired,),
+}
+
+
+def _choice(args: Any, name: str, allowed) -> str:
+    value = args.get(name, "")
+    return value if value in allowed else ""
+
+
+def _int_arg(args: Any, name: str) -> int | None:
+    value = args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _date_arg(args: Any, name: str) -> date | None:
+    try:
+        return date.fromisoformat(args.get(name, ""))
+    except ValueError:
+        return None
+
+
 @dataclass
 class ProcedureFilter:
-    """The filters of the procedure list, as they stand in the URL."""
+    """The filters and the sort order of the procedure list, as they stand in the URL."""
 
     q: str = ""
     department_id: int | None = None
     division_id: int | None = None
     verdict: str = ""
-    visit: str = ""  # "yes" / "no" / "unknown"
-    mynaportal: str = ""  # "yes" / "no"
-    lifecycle: str = "current"  # current (active+missing) / missing / retired / all
+    visit: str = ""  # yes / no / unknown
+    mynaportal: str = ""  # yes / no
+    online: str = ""  # an OnlineStatus value, or "unknown"
+    life_event: str = ""
+    blocker: str = ""
+    volume: str = ""  # a VOLUME_BANDS key, or "unknown"
+    target_year: int | None = None
+    lifecycle: str = "current"  # a LIFECYCLES key, or "all"
+    changed_since: date | None = None
+    sort: str = ""
+    descending: bool = False
 
     @classmethod
     def from_args(cls, args: Any) -> ProcedureFilter:
         """Read the filters from request arguments, ignoring values that make no sense."""
+        from procedures.vocabulary import BLOCKERS
 
-        def as_int(name: str) -> int | None:
-            value = args.get(name, "")
-            return int(value) if value.isdigit() else None
-
-        verdict = args.get("verdict", "")
         return cls(
             q=args.get("q", "").strip()[:200],
-            department_id=as_int("department"),
-            division_id=as_int("division"),
-            verdict=verdict if verdict in Verdict.__members__ else "",
-            visit=args.get("visit", "") if args.get("visit") in ("yes", "no", "unknown") else "",
-            mynaportal=args.get("mynaportal", "")
-            if args.get("mynaportal") in ("yes", "no")
-            else "",
-            lifecycle=args.get("lifecycle", "current")
-            if args.get("lifecycle") in ("current", "missing", "retired", "all")
-            else "current",
+            department_id=_int_arg(args, "department"),
+            division_id=_int_arg(args, "division"),
+            verdict=_choice(args, "verdict", Verdict.__members__),
+            visit=_choice(args, "visit", ("yes", "no", "unknown")),
+            mynaportal=_choice(args, "mynaportal", ("yes", "no")),
+            online=_choice(args, "online", (*OnlineStatus.__members__, "unknown")),
+            life_event=args.get("life_event", "").strip()[:50],
+            blocker=_choice(args, "blocker", BLOCKERS),
+            volume=_choice(args, "volume", (*VOLUME_BANDS, "unknown")),
+            target_year=_int_arg(args, "target"),
+            lifecycle=_choice(args, "lifecycle", (*LIFECYCLES, "all")) or "current",
+            changed_since=_date_arg(args, "changed_since"),
+            sort=_choice(args, "sort", SORT_COLUMNS),
+            descending=args.get("dir") == "desc",
         )
 
     def conditions(self) -> list:
         """Return the SQL conditions of this filter."""
         conditions = []
         if self.q:
-            pattern = f"%{self.q}%"
+            pattern = f"%{_escape_like(self.q)}%"
             conditions.append(
                 or_(
-                    Procedure.name.like(pattern),
-                    Procedure.code.like(pattern),
-                    Procedure.legal_basis.like(pattern),
-                    Procedure.notes.like(pattern),
+                    *(
+                        column.like(pattern, escape="\\")
+                        for column in (
+                            Procedure.name,
+                            Procedure.code,
+                            Procedure.legal_basis,
+                            Procedure.notes,
+                        )
+                    )
                 )
             )
         if self.department_id:
@@ -177,26 +222,53 @@ class ProcedureFilter:
             conditions.append(Procedure.division_id == self.division_id)
         if self.verdict:
             conditions.append(Procedure.verdict == self.verdict)
-        visit_conditions = {
-            "yes": Procedure.visit_required.is_(True),
-            "no": Procedure.visit_required.is_(False),
-            "unknown": Procedure.visit_required.is_(None),
-        }
         if self.visit:
-            conditions.append(visit_conditions[self.visit])
+            conditions.append(_flag_condition(Procedure.visit_required, self.visit))
         if self.mynaportal:
             conditions.append(Procedure.mynaportal_eligible.is_(self.mynaportal == "yes"))
-        lifecycles = {
-            "current": [Lifecycle.active, Lifecycle.missing],
-            "missing": [Lifecycle.missing],
-            "retired": [Lifecycle.retired],
-        }
-        if self.lifecycle in lifecycles:
-            conditions.append(Procedure.lifecycle.in_(lifecycles[self.lifecycle]))
+        if self.online == "unknown":
+            conditions.append(Procedure.online_status.is_(None))
+        elif self.online:
+            conditions.append(Procedure.online_status == self.online)
+        if self.life_event:
+            pattern = f"%{_escape_like(self.life_event)}%"
+            conditions.append(Procedure.life_events.like(pattern, escape="\\"))
+        if self.blocker:
+            conditions.append(Procedure.blockers.like(f"%,{self.blocker},%"))
+        conditions.extend(self._volume_conditions())
+        if self.target_year:
+            conditions.append(Procedure.target_fiscal_year == self.target_year)
+        if self.lifecycle in LIFECYCLES:
+            conditions.append(Procedure.lifecycle.in_(LIFECYCLES[self.lifecycle]))
+        if self.changed_since:
+            since = datetime.combine(self.changed_since, time.min, tzinfo=UTC)
+            conditions.append(Procedure.updated_at >= since)
         return conditions
 
-    def as_args(self) -> dict[str, Any]:
-        """Return the non-empty filters as URL arguments."""
+    def _volume_conditions(self) -> list:
+        if self.volume == "unknown":
+            return [Procedure.annual_volume.is_(None)]
+        if not self.volume:
+            return []
+        low, high = VOLUME_BANDS[self.volume]
+        conditions = [Procedure.annual_volume >= low]
+        if high is not None:
+            conditions.append(Procedure.annual_volume <= high)
+        return conditions
+
+    def order_by(self) -> list:
+        """Return the ORDER BY of the list: the chosen column (unknowns last), then a stable key."""
+        # The inventory's own order (as imported) by default: the primary key serves it
+        # with LIMIT and no sort of the whole table.
+        stable = [Procedure.id]
+        if not self.sort:
+            return stable
+        column = SORT_COLUMNS[self.sort]
+        direction = column.desc() if self.descending else column.asc()
+        return [column.is_(None), direction, *stable]
+
+    def as_args(self, **overrides: Any) -> dict[str, Any]:
+        """Return the non-empty filters (and sort) as URL arguments, with overrides applied."""
         args = {
             "q": self.q,
             "department": self.department_id,
@@ -204,10 +276,64 @@ class ProcedureFilter:
             "verdict": self.verdict,
             "visit": self.visit,
             "mynaportal": self.mynaportal,
+            "online": self.online,
+            "life_event": self.life_event,
+            "blocker": self.blocker,
+            "volume": self.volume,
+            "target": self.target_year,
             "lifecycle": self.lifecycle if self.lifecycle != "current" else "",
+            "changed_since": self.changed_since.isoformat() if self.changed_since else "",
+            "sort": self.sort,
+            "dir": "desc" if self.descending else "",
         }
+        args.update(overrides)
         return {key: value for key, value in args.items() if value}
 
+    def sort_args(self, column: str) -> dict[str, Any]:
+        """Return the URL arguments that sort by a column (toggling the direction if current)."""
+        descending = self.sort == column and not self.descending
+        return self.as_args(sort=column, dir="desc" if descending else "")
+
+    @property
+    def needs_organisation(self) -> bool:
+        """True when counting needs the division and department tables joined."""
+        return bool(self.department_id) or self.sort in ("department", "division")
+
+    @property
+    def more_filters_used(self) -> bool:
+        """True when a filter of the folded part of the filter bar is set."""
+        return bool(
+            self.online
+            or self.life_event
+            or self.blocker
+            or self.volume
+            or self.target_year
+            or self.changed_since
+            or self.lifecycle != "current"
+        )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _flag_condition(column, value: str):
+    return {"yes": column.is_(True), "no": column.is_(False), "unknown": column.is_(None)}[value]
+
+
+#: Columns the list can be sorted by: URL key → column.
+SORT_COLUMNS = {
+    "code": Procedure.code,
+    "name": Procedure.name,
+    "department": Department.name,
+    "division": Division.name,
+    "volume": Procedure.annual_volume,
+    "visit": Procedure.visit_required,
+    "verdict": Procedure.verdict,
+    "online": Procedure.online_status,
+    "target": Procedure.target_fiscal_year,
+    "updated": Procedure.updated_at,
+}
 
 #: Columns the list page shows, one SELECT with LIMIT.
 LIST_COLUMNS = (
@@ -223,6 +349,8 @@ LIST_COLUMNS = (
     Procedure.mynaportal_eligible,
     Procedure.target_fiscal_year,
     Procedure.lifecycle,
+    Procedure.division_id,
+    Procedure.version,
 )
 
 
@@ -236,12 +364,11 @@ def list_procedures(
         .join(Department, Department.id == Division.department_id)
         .where(*filters.conditions())
     )
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    query = (
-        base.order_by(Department.id, Division.id, Procedure.code, Procedure.id)
-        .limit(page_size)
-        .offset(max(page - 1, 0) * page_size)
-    )
+    counted = select(func.count(Procedure.id))
+    if filters.needs_organisation:
+        counted = counted.join(Division, Division.id == Procedure.division_id)
+    total = session.execute(counted.where(*filters.conditions())).scalar_one()
+    query = base.order_by(*filters.order_by()).limit(page_size).offset(max(page - 1, 0) * page_size)
     return list(session.execute(query)), total
 
 

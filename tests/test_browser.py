@@ -128,3 +128,60 @@ def test_login_upload_list_and_export(live_server, browser_page, db_session, tmp
     page.get_by_role("link", name="English").click()
     assert page.get_by_role("heading", name="Procedures").is_visible()
     shoot(page, "list-en")
+
+
+def sign_in(page, base: str, user: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("ログインID").fill(user)
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(f"{base}/procedures")
+
+
+def test_dx_office_triages_a_procedure_in_place(live_server, browser_page, db_session):
+    from tests.conftest import add_procedure
+
+    page = browser_page
+    shimin = add_division(db_session, "市民課")
+    add_procedure(db_session, shimin, "住民票の写しの交付申請", code="A-1", annual_volume=42000)
+    add_procedure(db_session, shimin, "転入届", code="A-2", annual_volume=3100)
+    add_user(db_session, "office", Role.dx_office)
+    sign_in(page, live_server, "office")
+
+    page.get_by_label("検索").fill("住民票")
+    page.get_by_role("button", name="絞り込む").click()
+    page.get_by_role("link", name="住民票の写しの交付申請").click()
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("オンライン化の可否").select_option("infeasible")
+    page.get_by_label("判断理由").fill("原本の提出が必要")
+    page.get_by_label("原本が紙").check()
+    page.get_by_role("button", name="保存する").click()
+    status = page.locator(".inplace-status")
+    status.get_by_text("保存しました（3項目を変更）。").wait_for()
+    assert page.evaluate("window.notReloaded") is True
+    assert "オンライン化不可" in page.locator("#judgement").inner_text()
+    shoot(page, "triage-ja")
+
+    page.reload()
+    history = page.locator("table.data-table").last.inner_text()
+    assert "原本の提出が必要" in history
+    assert "office" in history
+
+
+def test_division_user_is_refused_on_another_divisions_procedure(
+    live_server, browser_page, db_session
+):
+    from tests.conftest import add_procedure
+
+    page = browser_page
+    add_division(db_session, "市民課")
+    kodomo = add_division(db_session, "子育て給付課")
+    other = add_procedure(db_session, kodomo, "児童手当の認定請求")
+    add_user(db_session, "shimin", Role.division, division="市民課")
+    sign_in(page, live_server, "shimin")
+    page.goto(f"{live_server}/procedures/{other.id}")
+    assert page.get_by_text("他の課の手続のため閲覧のみです。").is_visible()
+    assert page.locator("form[data-inplace]").count() == 0
+    response = page.goto(f"{live_server}/procedures/{other.id}/edit")
+    assert response.status == 403
+    assert page.get_by_text("このページまたは操作の権限がありません。").is_visible()

@@ -1,5 +1,7 @@
 """The procedure list, the edit form, roles per division, and edit conflicts."""
 
+import re
+
 from sqlmodel import select
 
 from procedures.models import AuditEvent, Role
@@ -167,3 +169,102 @@ def test_second_save_on_a_stale_version_is_refused_and_shows_the_other_change(ap
     assert "ぴったりサービス" in page
     db_session.refresh(own)
     assert (own.channel, own.version) == ("ぴったりサービス", 2)
+
+
+def names_on(client, url: str) -> list[str]:
+    page = client.get(url).get_data(as_text=True)
+    return re.findall(r'<td><a href="/procedures/\d+">([^<]+)</a>', page)
+
+
+def filter_city(db_session):
+    shimin = add_division(db_session, "市民課", "市民自治部")
+    kosodate = add_division(db_session, "子育て給付課", "子ども青少年部")
+    add_procedure(
+        db_session,
+        shimin,
+        "住民票の写しの交付申請",
+        code="A-1",
+        annual_volume=42000,
+        online_status="partial",
+        blockers=",seal_signature,",
+    )
+    add_procedure(
+        db_session,
+        shimin,
+        "住民基本台帳の一部の写しの閲覧申請",
+        code="A-2",
+        annual_volume=120,
+        visit_required=True,
+        online_status="not_done",
+    )
+    add_procedure(
+        db_session,
+        kosodate,
+        "児童手当の認定請求",
+        code="B-1",
+        annual_volume=None,
+        life_events="妊娠・出産; 子育て",
+        target_fiscal_year=2022,
+        mynaportal_eligible=True,
+    )
+    add_procedure(
+        db_session,
+        kosodate,
+        "児童手当の現況届",
+        code="B-2",
+        annual_volume=900,
+        life_events="子育て",
+        blockers=",paper_originals,seal_signature,",
+    )
+    add_user(db_session, "reader", Role.viewer)
+
+
+def test_filters_combine_and_live_in_the_url(client, db_session):
+    filter_city(db_session)
+    login(client, "reader")
+    assert names_on(client, "/procedures?q=閲覧") == ["住民基本台帳の一部の写しの閲覧申請"]
+    assert names_on(client, "/procedures?blocker=seal_signature&life_event=子育て") == [
+        "児童手当の現況届"
+    ]
+    assert names_on(client, "/procedures?volume=ge1000") == ["住民票の写しの交付申請"]
+    assert names_on(client, "/procedures?volume=unknown") == ["児童手当の認定請求"]
+    assert names_on(client, "/procedures?volume=100_999&visit=unknown") == ["児童手当の現況届"]
+    assert names_on(client, "/procedures?online=partial") == ["住民票の写しの交付申請"]
+    assert names_on(client, "/procedures?target=2022&mynaportal=yes") == ["児童手当の認定請求"]
+    assert names_on(client, "/procedures?changed_since=2999-01-01") == []
+    page = client.get("/procedures?blocker=seal_signature").get_data(as_text=True)
+    assert '<strong class="num">2</strong>' in page
+    assert "/exports/inventory.xlsx?blocker=seal_signature" in page
+
+
+def test_search_treats_percent_and_underscore_as_text(client, db_session):
+    filter_city(db_session)
+    login(client, "reader")
+    assert names_on(client, "/procedures?q=%25") == []
+    assert names_on(client, "/procedures?q=_") == []
+
+
+def test_sorting_by_volume_puts_unknown_last_both_ways(client, db_session):
+    filter_city(db_session)
+    login(client, "reader")
+    assert names_on(client, "/procedures?sort=volume") == [
+        "住民基本台帳の一部の写しの閲覧申請",
+        "児童手当の現況届",
+        "住民票の写しの交付申請",
+        "児童手当の認定請求",
+    ]
+    assert names_on(client, "/procedures?sort=volume&dir=desc") == [
+        "住民票の写しの交付申請",
+        "児童手当の現況届",
+        "住民基本台帳の一部の写しの閲覧申請",
+        "児童手当の認定請求",
+    ]
+    page = client.get("/procedures?sort=volume").get_data(as_text=True)
+    assert 'aria-sort="ascending"' in page
+    assert "sort=volume&amp;dir=desc" in page
+
+
+def test_nonsense_filter_values_are_ignored(client, db_session):
+    filter_city(db_session)
+    login(client, "reader")
+    assert len(names_on(client, "/procedures?sort=password&volume=huge&changed_since=x")) == 4

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from procedures import db
 from procedures.catalogue import (
@@ -21,9 +33,26 @@ from procedures.catalogue import (
     procedure_context,
     update_procedure,
 )
-from procedures.forms import ProcedureForm
+from procedures.forms import ConfirmBulkForm, ProcedureForm, TriageForm
+from procedures.models import Division, Procedure, Role
+from procedures.templating import FIELDS as FIELD_LABELS
+from procedures.triage import BulkChange, BulkError, apply_bulk, plan_bulk, target_query
+from procedures.vocabulary import (
+    BLOCKERS,
+    LIFE_EVENTS,
+    ONLINE_STATUSES,
+    VERDICTS,
+    VOLUME_BAND_LABELS,
+    label,
+)
 
 bp = Blueprint("catalogue", __name__)
+
+BULK_MESSAGES = {
+    "reason_required": _l("Give the reason why these procedures cannot go online."),
+    "unknown_change": _l("Choose a change from the list."),
+    "nothing_selected": _l("Select procedures first, or apply the change to the whole list."),
+}
 
 
 @bp.route("/")
@@ -50,6 +79,12 @@ def procedures():
         filters=filters,
         departments=list_departments(session),
         divisions=list_divisions(session),
+        online_statuses=ONLINE_STATUSES,
+        blockers=BLOCKERS,
+        life_events=LIFE_EVENTS,
+        volume_bands=VOLUME_BAND_LABELS,
+        bulk_form=ConfirmBulkForm(),
+        fiscal_years=range(2022, 2031),
     )
 
 
@@ -66,6 +101,10 @@ def detail(procedure_id: int):
     session = db.session()
     procedure = _load_or_404(procedure_id)
     department, division = procedure_context(session, procedure)
+    can_edit = current_user.can_edit_division(procedure.division_id)
+    form = TriageForm(obj=procedure) if can_edit else None
+    if form is not None:
+        form.fill_from(procedure)
     return render_template(
         "catalogue/detail.html",
         procedure=procedure,
@@ -73,8 +112,69 @@ def detail(procedure_id: int):
         division=division,
         blockers=blockers_from_column(procedure.blockers),
         trail=audit_trail(session, procedure_id),
-        can_edit=current_user.can_edit_division(procedure.division_id),
+        can_edit=can_edit,
+        triage_form=form,
     )
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.route("/procedures/<int:procedure_id>/triage", methods=["POST"])
+def triage(procedure_id: int):
+    """Save the triage fields in place: JSON for the page's script, a redirect without it."""
+    session = db.session()
+    procedure = _load_or_404(procedure_id)
+    if not current_user.can_edit_division(procedure.division_id):
+        abort(403)
+    form = TriageForm()
+    if not form.validate_on_submit():
+        errors = {name: [str(error) for error in errors] for name, errors in form.errors.items()}
+        if _wants_json():
+            return jsonify(ok=False, errors=errors, message=_("Check the fields marked.")), 400
+        for messages in errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("catalogue.detail", procedure_id=procedure_id))
+    try:
+        changed = update_procedure(
+            session,
+            procedure_id=procedure_id,
+            changes=form.changes(),
+            expected_version=int(form.version.data or 0),
+            user_id=current_user.id,
+        )
+    except EditConflict as conflict:
+        session.rollback()
+        message = _(
+            "Someone else saved this procedure while you were editing it. Your changes were "
+            "not saved."
+        )
+        if _wants_json():
+            theirs = [
+                f"{field_text(event.field)}: {event.old_value or '—'} → {event.new_value or '—'}"
+                for event in conflict.their_changes[:5]
+            ]
+            return jsonify(ok=False, conflict=True, message=message, theirs=theirs), 409
+        flash(message, "error")
+        return redirect(url_for("catalogue.detail", procedure_id=procedure_id))
+    db.commit()
+    message = (
+        _("Saved: %(count)d fields changed.", count=len(changed))
+        if changed
+        else _("Nothing to save: no field was changed.")
+    )
+    if not _wants_json():
+        flash(message, "success")
+        return redirect(url_for("catalogue.detail", procedure_id=procedure_id))
+    procedure = get_procedure(session, procedure_id)
+    html = render_template(
+        "catalogue/_judgement.html",
+        procedure=procedure,
+        blockers=blockers_from_column(procedure.blockers),
+    )
+    return jsonify(ok=True, message=message, version=procedure.version, html=html)
 
 
 @bp.route("/procedures/<int:procedure_id>/edit", methods=["GET", "POST"])
@@ -86,7 +186,7 @@ def edit(procedure_id: int):
         abort(403)
     form = ProcedureForm(obj=procedure)
     if request.method == "GET":
-        _fill_form(form, procedure)
+        form.fill_from(procedure)
     conflict = None
     if form.validate_on_submit():
         try:
@@ -119,8 +219,88 @@ def edit(procedure_id: int):
     ), status
 
 
-def _fill_form(form: ProcedureForm, procedure) -> None:
-    form.version.data = str(procedure.version)
-    form.visit_required.data = {None: "", True: "yes", False: "no"}[procedure.visit_required]
-    form.online_status.data = procedure.online_status or ""
-    form.blockers.data = blockers_from_column(procedure.blockers)
+def _bulk_request():
+    """Read a bulk change, its targets and the user's limits from the posted form."""
+    if current_user.role not in (Role.admin, Role.dx_office, Role.division):
+        abort(403)
+    try:
+        change = BulkChange.parse(request.form.get("change", ""), request.form.get("reason", ""))
+    except BulkError as error:
+        return None, None, BULK_MESSAGES[error.code]
+    if change.kind == "division" and not current_user.can_triage_all:
+        abort(403)
+    only = None if current_user.can_triage_all else current_user.division_id
+    if request.form.get("scope") == "filter":
+        targets = target_query(
+            filters=ProcedureFilter.from_args(request.args), ids=[], only_division=only
+        )
+    else:
+        ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+        if not ids:
+            return None, None, BULK_MESSAGES["nothing_selected"]
+        if only is not None and _outside_division(ids, only):
+            abort(403)
+        targets = target_query(filters=None, ids=ids, only_division=only)
+    return change, targets, None
+
+
+def _outside_division(ids: list[int], division_id: int) -> bool:
+    query = select(Procedure.id).where(Procedure.id.in_(ids), Procedure.division_id != division_id)
+    return db.session().execute(query.limit(1)).first() is not None
+
+
+@bp.route("/procedures/bulk", methods=["POST"])
+def bulk_confirm():
+    """Show how many procedures a bulk change would alter, and ask to confirm it."""
+    form = ConfirmBulkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    change, targets, problem = _bulk_request()
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("catalogue.procedures", **request.args))
+    session = db.session()
+    selected = session.execute(select(func.count()).select_from(targets.subquery())).scalar_one()
+    changing = len(plan_bulk(session, change, targets))
+    return render_template(
+        "catalogue/bulk_confirm.html",
+        form=form,
+        change=change,
+        selected=selected,
+        changing=changing,
+        change_text=describe_change(change, session),
+    )
+
+
+@bp.route("/procedures/bulk/apply", methods=["POST"])
+def bulk_apply():
+    """Apply a confirmed bulk change; every procedure changed gets its audit entry."""
+    if not ConfirmBulkForm().validate_on_submit():
+        abort(400)
+    change, targets, problem = _bulk_request()
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("catalogue.procedures", **request.args))
+    changed = apply_bulk(db.session(), change, targets, user_id=current_user.id)
+    db.commit()
+    flash(_("%(count)d procedures were changed.", count=changed), "success")
+    return redirect(url_for("catalogue.procedures", **request.args))
+
+
+def field_text(name: str | None) -> str:
+    """Return a field's label in the user's language."""
+    return label(FIELD_LABELS, name)
+
+
+def describe_change(change: BulkChange, session) -> str:
+    """Say what a bulk change does, in the user's language."""
+    if change.kind == "verdict":
+        return _("Set the verdict to “%(verdict)s”", verdict=label(VERDICTS, change.value))
+    if change.kind == "blocker":
+        return _("Add the blocker “%(blocker)s”", blocker=label(BLOCKERS, change.value))
+    if change.kind == "target":
+        if change.value is None:
+            return _("Clear the target fiscal year")
+        return _("Set the target fiscal year to FY%(year)d", year=change.value)
+    division = session.get(Division, change.value)
+    return _("Move to the division “%(division)s”", division=division.name)
