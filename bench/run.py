@@ -111,7 +111,8 @@ def postgres_url_factory(base_url: str):
     return fresh
 
 
-def write_results(results: list[dict]) -> None:
+def write_results(results: list[dict], sections: list[list[str]] = ()) -> None:
+    """Write docs/BENCHMARKS.md: the import table, then each further section's lines."""
     lines = [
         "# Benchmarks",
         "",
@@ -136,6 +137,8 @@ def write_results(results: list[dict]) -> None:
         "Targets (issue 3): ratio ≤ 2.5, peak memory ≤ 400 MB; PostgreSQL within 1.5× of SQLite.",
         "",
     ]
+    for section in sections:
+        lines += section
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
@@ -150,7 +153,12 @@ def main() -> None:
     postgres = os.environ.get("BENCH_POSTGRES_URL")
     if postgres:
         results.append(import_benchmark(postgres_url_factory(postgres), "PostgreSQL"))
-    write_results(results)
+    from plan import plan_section, run_plan_benchmarks
+    from triage import section as triage_section
+
+    sections = [plan_section(run_plan_benchmarks())]
+    sections.append(triage_section(postgres_url_factory(postgres) if postgres else None))
+    write_results(results, sections)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
 
-    from procedures import auth, cli, db, errors, i18n, templating
+    from procedures import auth, cli, db, errors, i18n, security, templating
     from procedures.views import register_blueprints
 
     db.init_app(app)
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     register_blueprints(app)
     return app

@@ -218,3 +218,118 @@ class PlanEntry(SQLModel, table=True):
     #: Human-readable reason for its place, shown on the page and in exports.
     reason: str = Field(default="", sa_column=Column(Text))
     computed_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanPolicy(SQLModel, table=True):
+    """One saved version of the ranking policy; the newest row is the current policy."""
+
+    __table_args__ = (UniqueConstraint("version", name="uq_planpolicy_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: 1, 2, 3 … in the order the versions were saved.
+    version: int
+    #: The policy as JSON: {"years": [...], "tiers": [...], "weights": {...}}.
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanPin(SQLModel, table=True):
+    """A person's decision that overrides the ranking: a fixed fiscal year, or exclusion."""
+
+    __table_args__ = (UniqueConstraint("procedure_id", name="uq_planpin_procedure_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    procedure_id: int = Field(foreign_key="procedure.id")
+    #: The fiscal year it is pinned to; NULL when it is excluded from the plan.
+    fiscal_year: int | None = None
+    #: Why, in the person's words: shown wherever the plan is explained.
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SavedPlan(SQLModel, table=True):
+    """A dated snapshot of the plan, kept to compare later plans with."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    label: str = Field(default="", max_length=200)
+    #: The policy version that produced the snapshot, when known.
+    policy_version: int | None = None
+    #: Number of procedures in the snapshot.
+    entries: int = 0
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SavedPlanEntry(SQLModel, table=True):
+    """Where a saved plan put one procedure."""
+
+    __table_args__ = (
+        UniqueConstraint("saved_plan_id", "procedure_id", name="uq_savedplanentry_plan_procedure"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    saved_plan_id: int = Field(foreign_key="savedplan.id")
+    procedure_id: int = Field(foreign_key="procedure.id")
+    fiscal_year: int
+    position: int
+    tier: str = Field(max_length=60)
+
+
+class MatchStatus(enum.StrEnum):
+    """Where a match of a city procedure to the national priority list stands."""
+
+    suggested = "suggested"
+    confirmed = "confirmed"
+    rejected = "rejected"
+
+
+class PriorityProcedure(SQLModel, table=True):
+    """One procedure of the national priority list (国の優先手続), in one revision of the list."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: The revision that brought it, e.g. "2020-12 自治体DX推進計画".
+    revision: str = Field(max_length=200)
+    #: child_care / nursing_care / disaster / other
+    category: str = Field(max_length=30)
+    #: Order in the list, 1-based, as the national document lists it.
+    position: int
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    #: False once a newer revision replaced it or an admin deactivated it; kept for history.
+    active: bool = Field(default=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PriorityMatch(SQLModel, table=True):
+    """A suggested, confirmed or rejected match of a city procedure to the national list."""
+
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "priority_procedure_id", name="uq_prioritymatch_pair"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    procedure_id: int = Field(foreign_key="procedure.id", index=True)
+    priority_procedure_id: int = Field(foreign_key="priorityprocedure.id", index=True)
+    #: Name similarity 0–100 when it was suggested (procedures.priority.match_score).
+    score: float = 0.0
+    status: MatchStatus = Field(default=MatchStatus.suggested, index=True, sa_type=String(20))
+    #: Who confirmed or rejected it; NULL while it is only a suggestion.
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt: throttling reads these, so every app worker sees the same state."""
+
+    __table_args__ = (
+        Index("ix_loginattempt_login_at", "login", "at"),
+        Index("ix_loginattempt_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=100)
+    #: The client's address as the app sees it (behind a proxy: set ProxyFix).
+    address: str = Field(max_length=64)
+    success: bool = False
+    at: datetime = Field(default_factory=utcnow)

@@ -35,6 +35,7 @@ ACTIONS = {
     "import": _l("Imported"),
     "retire": _l("Retired"),
     "plan": _l("Plan"),
+    "bulk": _l("Bulk change"),
 }
 FIELDS = {
     "name": _l("Procedure name"),

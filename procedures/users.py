@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from procedures.models import Division, Role, User
+from procedures.models import Division, LoginAttempt, Role, User, utcnow
 
 _hasher = PasswordHasher()
 
@@ -73,3 +75,31 @@ def authenticate(*, session: Session, login: str, password: str) -> User | None:
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+#: Failed sign-ins allowed in the window, per login and per address.
+MAX_FAILURES_PER_LOGIN = 5
+MAX_FAILURES_PER_ADDRESS = 20
+THROTTLE_WINDOW = timedelta(minutes=15)
+
+
+def _recent_failures(session: Session, column, value: str) -> int:
+    since = utcnow() - THROTTLE_WINDOW
+    query = select(func.count()).where(
+        column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+    )
+    return session.exec(query).one()
+
+
+def sign_in_throttled(session: Session, *, login: str, address: str) -> bool:
+    """Return whether too many sign-ins failed lately for this login or from this address."""
+    return (
+        _recent_failures(session, LoginAttempt.login, login.strip()[:100]) >= MAX_FAILURES_PER_LOGIN
+        or _recent_failures(session, LoginAttempt.address, address[:64]) >= MAX_FAILURES_PER_ADDRESS
+    )
+
+
+def record_sign_in(session: Session, *, login: str, address: str, success: bool) -> None:
+    """Record a sign-in attempt; the database keeps the state for every worker."""
+    session.add(LoginAttempt(login=login.strip()[:100], address=address[:64], success=success))
+    session.flush()

@@ -51,6 +51,45 @@ TIERS = {
     "mynaportal": _l("My Number Portal priority"),
     "volume_1000": _l("1,000 or more a year"),
     "rest": _l("Other feasible procedures"),
+    "pinned": _l("Pinned by a person"),
+}
+#: The conditions a policy tier may have: a small vocabulary the policy page offers.
+TIER_CONDITIONS = {
+    "mynaportal": _l("On the national My Number Portal list"),
+    "min_volume": _l("Annual volume of at least N"),
+    "all": _l("Everything else"),
+}
+
+
+def tier_label(key: str | None) -> str:
+    """Return the label of a tier key, including volume tiers of any threshold."""
+    if key and key.startswith("volume_") and key.removeprefix("volume_").isdigit():
+        threshold = int(key.removeprefix("volume_"))
+        return _("%(volume)s or more a year", volume=f"{threshold:,}")
+    return label(TIERS, key)
+
+
+#: Life events as the inventories write them (DOMAIN.md); a filter matches them as text.
+LIFE_EVENTS = (
+    "妊娠・出産",
+    "子育て",
+    "介護",
+    "引越し",
+    "死亡・相続",
+    "被災",
+    "就職・退職",
+    "結婚・離婚",
+    "高齢者",
+    "障がい",
+    "事業・開業",
+    "住まい",
+)
+VOLUME_BAND_LABELS = {
+    "lt100": _l("Under 100 a year"),
+    "100_999": _l("100–999 a year"),
+    "ge1000": _l("1,000 or more a year"),
+    "ge10000": _l("10,000 or more a year"),
+    "unknown": _l("Unknown"),
 }
 
 
@@ -91,12 +130,16 @@ def explain_reason(reason: str | None) -> str:
     if not reason:
         return ""
     data = json.loads(reason)
-    pieces = [label(TIERS, data.get("tier"))]
+    pieces = [tier_label(data.get("tier"))]
+    if "pin" in data:
+        pieces[0] = _("Pinned by a person: %(reason)s", reason=data["pin"])
     for kind, what, points in data.get("parts", []):
         if kind == "volume":
             pieces.append(_("volume %(volume)s → %(points)+.2f", volume=f"{what:,}", points=points))
         elif kind == "volume_unknown":
             pieces.append(_("volume unknown"))
+        elif kind == "mynaportal":
+            pieces.append(_("My Number Portal list %(points)+.2f", points=points))
         elif kind == "blocker":
             pieces.append(
                 _("%(blocker)s %(points)+.2f", blocker=label(BLOCKERS, what), points=points)

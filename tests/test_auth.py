@@ -116,3 +116,21 @@ def test_viewer_cannot_upload(client, db_session):
     add_user(db_session, "reader", Role.viewer)
     login(client, "reader")
     assert client.get("/imports/new").status_code == 403
+
+
+def test_sign_in_is_throttled_after_five_failures_even_with_the_right_password(app, db_session):
+    add_user(db_session, "clerk", Role.viewer)
+    for _attempt in range(5):
+        assert login(app.test_client(), "clerk", "wrong password").status_code == 400
+    response = login(app.test_client(), "clerk")
+    assert response.status_code == 429
+    assert "ログインの失敗が続いたため" in response.get_data(as_text=True)
+    add_user(db_session, "other", Role.viewer)
+    assert login(app.test_client(), "other").status_code == 302
+
+
+def test_throttling_counts_failures_per_address_across_logins(app, db_session):
+    add_user(db_session, "clerk", Role.viewer)
+    for number in range(20):
+        login(app.test_client(), f"guess{number}", "wrong password")
+    assert login(app.test_client(), "clerk").status_code == 429

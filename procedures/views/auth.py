@@ -12,7 +12,7 @@ from procedures import db
 from procedures.auth import signed_in
 from procedures.forms import LoginForm
 from procedures.i18n import LANGUAGES
-from procedures.users import authenticate
+from procedures.users import authenticate, record_sign_in, sign_in_throttled
 
 bp = Blueprint("auth", __name__)
 
@@ -31,9 +31,20 @@ def login():
     """Show the sign-in form and sign the user in."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(
-            session=db.session(), login=form.login.data, password=form.password.data
-        )
+        database = db.session()
+        address = request.remote_addr or "unknown"
+        if sign_in_throttled(database, login=form.login.data, address=address):
+            flash(
+                _(
+                    "Too many failed sign-ins. Wait 15 minutes and try again, or ask an "
+                    "administrator to check your account."
+                ),
+                "error",
+            )
+            return render_template("auth/login.html", form=form), 429
+        user = authenticate(session=database, login=form.login.data, password=form.password.data)
+        record_sign_in(database, login=form.login.data, address=address, success=user is not None)
+        db.commit()
         if user is not None:
             session.clear()
             login_user(signed_in(user))
