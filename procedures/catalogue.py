@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import Session
 
 from procedures.models import (
@@ -165,6 +165,7 @@ class ProcedureFilter:
     verdict: str = ""
     visit: str = ""  # yes / no / unknown
     mynaportal: str = ""  # yes / no
+    priority: str = ""  # matched / suggested: a national priority-list match
     online: str = ""  # an OnlineStatus value, or "unknown"
     life_event: str = ""
     blocker: str = ""
@@ -187,6 +188,7 @@ class ProcedureFilter:
             verdict=_choice(args, "verdict", Verdict.__members__),
             visit=_choice(args, "visit", ("yes", "no", "unknown")),
             mynaportal=_choice(args, "mynaportal", ("yes", "no")),
+            priority=_choice(args, "priority", ("matched", "suggested", "none")),
             online=_choice(args, "online", (*OnlineStatus.__members__, "unknown")),
             life_event=args.get("life_event", "").strip()[:50],
             blocker=_choice(args, "blocker", BLOCKERS),
@@ -226,6 +228,8 @@ class ProcedureFilter:
             conditions.append(_flag_condition(Procedure.visit_required, self.visit))
         if self.mynaportal:
             conditions.append(Procedure.mynaportal_eligible.is_(self.mynaportal == "yes"))
+        if self.priority:
+            conditions.append(_priority_condition(self.priority))
         if self.online == "unknown":
             conditions.append(Procedure.online_status.is_(None))
         elif self.online:
@@ -276,6 +280,7 @@ class ProcedureFilter:
             "verdict": self.verdict,
             "visit": self.visit,
             "mynaportal": self.mynaportal,
+            "priority": self.priority,
             "online": self.online,
             "life_event": self.life_event,
             "blocker": self.blocker,
@@ -311,6 +316,24 @@ class ProcedureFilter:
             or self.changed_since
             or self.lifecycle != "current"
         )
+
+
+def _priority_condition(value: str):
+    """Match procedures by their national priority-list match: confirmed, only suggested, none."""
+    from procedures.models import MatchStatus, PriorityMatch
+
+    def has(status: MatchStatus):
+        return (
+            select(PriorityMatch.id)
+            .where(PriorityMatch.procedure_id == Procedure.id, PriorityMatch.status == status)
+            .exists()
+        )
+
+    if value == "matched":
+        return has(MatchStatus.confirmed)
+    if value == "suggested":
+        return and_(has(MatchStatus.suggested), ~has(MatchStatus.confirmed))
+    return ~has(MatchStatus.confirmed)
 
 
 def _escape_like(text: str) -> str:

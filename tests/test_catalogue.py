@@ -268,3 +268,35 @@ def test_nonsense_filter_values_are_ignored(client, db_session):
     filter_city(db_session)
     login(client, "reader")
     assert len(names_on(client, "/procedures?sort=password&volume=huge&changed_since=x")) == 4
+
+
+def test_priority_list_match_filter(client, db_session):
+    from procedures.models import MatchStatus, PriorityMatch, PriorityProcedure
+
+    division = add_division(db_session, "子育て給付課")
+    confirmed = add_procedure(db_session, division, "児童手当の認定請求")
+    suggested = add_procedure(db_session, division, "児童手当の現況届")
+    add_procedure(db_session, division, "犬の登録申請")
+    items = db_session.exec(select(PriorityProcedure).order_by(PriorityProcedure.id)).all()
+    db_session.add(
+        PriorityMatch(
+            procedure_id=confirmed.id,
+            priority_procedure_id=items[0].id,
+            score=85.0,
+            status=MatchStatus.confirmed,
+        )
+    )
+    db_session.add(
+        PriorityMatch(
+            procedure_id=suggested.id,
+            priority_procedure_id=items[9].id,
+            score=100.0,
+            status=MatchStatus.suggested,
+        )
+    )
+    db_session.commit()
+    add_user(db_session, "reader", Role.viewer)
+    login(client, "reader")
+    assert names_on(client, "/procedures?priority=matched") == ["児童手当の認定請求"]
+    assert names_on(client, "/procedures?priority=suggested") == ["児童手当の現況届"]
+    assert names_on(client, "/procedures?priority=none") == ["児童手当の現況届", "犬の登録申請"]
