@@ -222,14 +222,15 @@ def missing():
 def resolve(procedure_id: int, decision: str):
     """Confirm a missing procedure retired, or keep it; a division only for its own."""
     session = db.session()
-    form = VersionedActionForm()
-    if not form.validate_on_submit() or not form.version.data.isdigit():
-        abort(400)
     procedure = get_procedure(session, procedure_id)
     if procedure is None:
         abort(404)
+    # Who may act comes first: a refused user learns nothing from form errors.
     if not current_user.can_edit_division(procedure.division_id):
         abort(403)
+    form = VersionedActionForm()
+    if not form.validate_on_submit() or not form.version.data.isdigit():
+        abort(400)
     try:
         resolve_missing(
             session,
