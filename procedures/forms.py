@@ -24,7 +24,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from procedures.vocabulary import BLOCKERS, ONLINE_STATUSES, ROLES, TIER_CONDITIONS, VERDICTS
+from procedures.vocabulary import (
+    BLOCKERS,
+    LIFE_EVENTS,
+    ONLINE_STATUSES,
+    ROLES,
+    TIER_CONDITIONS,
+    VERDICTS,
+)
 
 
 def as_choices(pairs) -> list[SelectChoice]:
@@ -287,6 +294,19 @@ for _code, _label in BLOCKERS.items():
     setattr(BlockerWeightsForm, _code, FloatField(_label, validators=WEIGHT_VALIDATORS))
 
 
+class LifeEventWeightsForm(Form):
+    """One weight per life event (fields event_0 … in LIFE_EVENTS order)."""
+
+
+for _index, _event in enumerate(LIFE_EVENTS):
+    # Optional: a blank life-event weight means the event does not count (0).
+    setattr(
+        LifeEventWeightsForm,
+        f"event_{_index}",
+        FloatField(_event, validators=[Optional(), *WEIGHT_VALIDATORS[1:]]),
+    )
+
+
 class PolicyForm(FlaskForm):
     """The ranking policy: planning years, ordered tiers and weights; try it or save it."""
 
@@ -297,6 +317,7 @@ class PolicyForm(FlaskForm):
     )
     mynaportal_weight = FloatField(_l("On the My Number Portal list"), validators=WEIGHT_VALIDATORS)
     blockers = FormField(BlockerWeightsForm)
+    life_events = FormField(LifeEventWeightsForm)
     try_plan = SubmitField(_l("Try it (nothing is saved)"))
     save = SubmitField(_l("Save as a new policy version and recompute"))
 
@@ -318,6 +339,10 @@ class PolicyForm(FlaskForm):
             "volume_weight": policy["weights"]["volume"],
             "mynaportal_weight": policy["weights"].get("mynaportal", 0.0),
             "blockers": policy["weights"]["blockers"],
+            "life_events": {
+                f"event_{index}": policy["weights"].get("life_events", {}).get(event, 0.0)
+                for index, event in enumerate(LIFE_EVENTS)
+            },
         }
 
     def validate(self, extra_validators=None) -> bool:
@@ -399,6 +424,10 @@ class PolicyForm(FlaskForm):
                 "volume": self.volume_weight.data,
                 "mynaportal": self.mynaportal_weight.data,
                 "blockers": {code: self.blockers[code].data for code in BLOCKERS},
+                "life_events": {
+                    event: self.life_events[f"event_{index}"].data or 0.0
+                    for index, event in enumerate(LIFE_EVENTS)
+                },
             },
         }
 

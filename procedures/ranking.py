@@ -72,6 +72,7 @@ class Candidate:
     annual_volume: int | None
     mynaportal_eligible: bool
     blockers: list[str]
+    life_events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,11 @@ def score_candidate(candidate: Candidate, weights: dict[str, Any]) -> tuple[floa
         if points:
             parts.append(["blocker", blocker, points])
             score += points
+    for event in candidate.life_events:
+        points = weights.get("life_events", {}).get(event, 0.0)
+        if points:
+            parts.append(["life_event", event, points])
+            score += points
     return round(score, 2), parts
 
 
@@ -159,6 +165,9 @@ def rank_candidates(
     volume_weight = weights.get("volume", 1.0)
     portal_points = weights.get("mynaportal", 0.0)
     blocker_weights = weights.get("blockers", {})
+    event_weights = {
+        event: points for event, points in weights.get("life_events", {}).items() if points
+    }
     log10 = math.log10
     last_tier = len(tiers)
     # Inlined tier match and score (the same arithmetic as score_candidate): one pass.
@@ -187,6 +196,9 @@ def rank_candidates(
             points = blocker_weights.get(blocker, 0.0)
             if points:
                 score += points
+        if event_weights:
+            for event in candidate.life_events:
+                score += event_weights.get(event, 0.0)
         score = round(score, 2)
         sort_key = (
             last_tier if tier_index is None else tier_index,
@@ -239,6 +251,7 @@ def load_candidates(session: Session) -> list[Candidate]:
         Procedure.annual_volume,
         Procedure.mynaportal_eligible,
         Procedure.blockers,
+        Procedure.life_events,
     ).where(
         Procedure.verdict == Verdict.feasible,
         Procedure.lifecycle != Lifecycle.retired,
@@ -247,13 +260,23 @@ def load_candidates(session: Session) -> list[Candidate]:
     )
     # Few distinct blocker columns exist: parse each once.
     parsed: dict[str | None, list[str]] = {}
+    events: dict[str | None, tuple[str, ...]] = {}
     candidates = []
-    for ident, code, volume, eligible, blockers in session.connection().execute(query).all():
+    rows = session.connection().execute(query).all()
+    for ident, code, volume, eligible, blockers, life_events in rows:
         codes = parsed.get(blockers)
         if codes is None:
             codes = parsed[blockers] = blockers_from_column(blockers)
-        candidates.append(Candidate(ident, code, volume, bool(eligible), codes))
+        names = events.get(life_events)
+        if names is None:
+            names = events[life_events] = split_life_events(life_events)
+        candidates.append(Candidate(ident, code, volume, bool(eligible), codes, names))
     return candidates
+
+
+def split_life_events(value: str | None) -> tuple[str, ...]:
+    """Read the life events stored as "妊娠・出産; 子育て" back into names."""
+    return tuple(name.strip() for name in (value or "").split(";") if name.strip())
 
 
 def normalise_policy(data: dict[str, Any]) -> dict[str, Any]:
@@ -280,6 +303,11 @@ def normalise_policy(data: dict[str, Any]) -> dict[str, Any]:
             "blockers": {
                 code: float(weights.get("blockers", {}).get(code, 0.0))
                 for code in DEFAULT_POLICY["weights"]["blockers"]
+            },
+            "life_events": {
+                event: float(points)
+                for event, points in weights.get("life_events", {}).items()
+                if float(points)
             },
         },
     }

@@ -140,6 +140,8 @@ def explain_reason(reason: str | None) -> str:
             pieces.append(_("volume unknown"))
         elif kind == "mynaportal":
             pieces.append(_("My Number Portal list %(points)+.2f", points=points))
+        elif kind == "life_event":
+            pieces.append(_("%(event)s %(points)+.2f", event=what, points=points))
         elif kind == "blocker":
             pieces.append(
                 _("%(blocker)s %(points)+.2f", blocker=label(BLOCKERS, what), points=points)

@@ -313,3 +313,14 @@ def test_progress_counts_done_procedures_and_their_applications(db_session, smal
     assert (rows[2022].capacity, rows[2022].planned, rows[2022].planned_volume) == (2, 2, 8000)
     assert (rows[2022].done, rows[2022].done_volume) == (2, 1200)
     assert (rows[2023].planned, rows[2023].done) == (1, 0)
+
+
+def test_policy_page_saves_life_event_weights(client, db_session, small_city):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    page = client.get("/plan/policy").get_data(as_text=True)
+    assert '<label for="life_events-event_1">子育て</label>' in page
+    data = policy_form(**{"life_events-event_1": "1.5", "save": "1"})
+    data["csrf_token"] = csrf_token(client, "/plan/policy")
+    assert client.post("/plan/policy", data=data).status_code == 302
+    assert current_policy(db_session).policy["weights"]["life_events"] == {"子育て": 1.5}

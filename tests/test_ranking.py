@@ -100,3 +100,33 @@ def test_blockers_lower_the_rank_inside_a_tier():
         [candidate(1, 2000, blockers=["law_change"]), candidate(2, 1500)], policy(2)
     )
     assert placed(entries) == [(2, 2022, 1), (1, 2022, 2)]
+
+
+def test_life_event_weights_raise_a_procedure_and_explain_it():
+    weights = {**DEFAULT_POLICY["weights"], "life_events": {"子育て": 1.5}}
+    plan = {**policy(2), "weights": weights}
+    child_care = Candidate(1, "K-1", 100, False, [], ("妊娠・出産", "子育て"))
+    busier = Candidate(2, "A-1", 500, False, [])
+    entries = rank_candidates([busier, child_care], plan)
+    assert placed(entries) == [(1, 2022, 1), (2, 2022, 2)]
+    assert entries[0].parts == [["volume", 100, 2.0], ["life_event", "子育て", 1.5]]
+    assert entries[0].score == 3.5
+
+
+def test_life_events_are_read_from_the_database_and_kept_by_the_policy(app, db_session):
+    from procedures.ranking import load_candidates, normalise_policy
+    from tests.conftest import add_division, add_procedure
+
+    division = add_division(db_session, "子育て給付課")
+    add_procedure(
+        db_session,
+        division,
+        "児童手当の認定請求",
+        verdict="feasible",
+        life_events="妊娠・出産; 子育て",
+    )
+    assert [c.life_events for c in load_candidates(db_session)] == [("妊娠・出産", "子育て")]
+    kept = normalise_policy(
+        {**DEFAULT_POLICY, "weights": {"life_events": {"介護": 0.5, "被災": 0}}}
+    )
+    assert kept["weights"]["life_events"] == {"介護": 0.5}

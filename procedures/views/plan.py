@@ -43,7 +43,13 @@ from procedures.ranking import (
     saved_plans,
     set_pin,
 )
-from procedures.vocabulary import BLOCKERS, explain_reason, japanese_fiscal_year, tier_label
+from procedures.vocabulary import (
+    BLOCKERS,
+    LIFE_EVENTS,
+    explain_reason,
+    japanese_fiscal_year,
+    tier_label,
+)
 
 bp = Blueprint("plan", __name__)
 
@@ -301,6 +307,7 @@ def policy():
         current=current,
         preview=preview,
         blocker_fields=[form.blockers[code] for code in BLOCKERS],
+        life_event_fields=[form.life_events[f"event_{index}"] for index in range(len(LIFE_EVENTS))],
     )
 
 
