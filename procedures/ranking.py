@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, cast, delete, func, insert, literal, null, or_, select
+from sqlalchemy import delete, func, insert, literal, or_, select
 from sqlmodel import Session
 
 from procedures.catalogue import blockers_from_column
@@ -630,63 +630,43 @@ def saved_plans(session: Session) -> list[SavedPlan]:
 
 
 def saved_comparison(session: Session, saved_plan_id: int, *, limit: int = 100) -> dict[str, Any]:
-    """Compare the current plan with a saved one in SQL: counts of every change, first rows named.
+    """Compare the current plan with a saved one: counts of every change, first rows named.
 
-    Returns {"total", "years": [{fiscal_year, before, after}], "moved_in" | "moved_out" |
-    "moved_year": {"count", "rows": [{id, code, name, before, after}]}}.
+    Both plans are read as (id, year) tuples and compared in one pass; only the rows shown
+    are looked up by name. Returns {"total", "years": [{fiscal_year, before, after}],
+    "moved_in" | "moved_out" | "moved_year": {"count", "rows": [{id, code, name, before,
+    after}]}}.
     """
-    saved = (
-        select(SavedPlanEntry.procedure_id, SavedPlanEntry.fiscal_year)
-        .where(SavedPlanEntry.saved_plan_id == saved_plan_id)
-        .subquery("saved")
-    )
-    current = select(PlanEntry.procedure_id, PlanEntry.fiscal_year).subquery("current")
+    before = saved_assignment(session, saved_plan_id)
+    after = current_assignment(session)
+    changes = compare_assignments(before, after)
     kinds = {
-        "moved_in": (
-            select(
-                current.c.procedure_id, cast(null(), Integer).label("before"), current.c.fiscal_year
-            )
-            .outerjoin(saved, saved.c.procedure_id == current.c.procedure_id)
-            .where(saved.c.procedure_id.is_(None))
-        ),
-        "moved_out": (
-            select(saved.c.procedure_id, saved.c.fiscal_year, cast(null(), Integer).label("after"))
-            .outerjoin(current, current.c.procedure_id == saved.c.procedure_id)
-            .where(current.c.procedure_id.is_(None))
-        ),
-        "moved_year": (
-            select(saved.c.procedure_id, saved.c.fiscal_year, current.c.fiscal_year)
-            .join(current, current.c.procedure_id == saved.c.procedure_id)
-            .where(saved.c.fiscal_year != current.c.fiscal_year)
-        ),
+        "moved_in": changes.moved_in,
+        "moved_out": changes.moved_out,
+        "moved_year": changes.moved_year,
     }
-    result: dict[str, Any] = {}
-    for kind, query in kinds.items():
-        changed = query.subquery(kind)
-        count = session.execute(select(func.count()).select_from(changed)).scalar_one()
-        columns = list(changed.c)
-        rows = session.execute(
-            select(columns[0], columns[1], columns[2], Procedure.code, Procedure.name)
-            .join(Procedure, Procedure.id == columns[0])
-            .order_by(func.coalesce(columns[2], columns[1]), columns[0])
-            .limit(limit)
-        )
-        result[kind] = {
-            "count": int(count),
+    shown = [item[0] for items in kinds.values() for item in items[:limit]]
+    names = procedure_names(session, shown)
+    result: dict[str, Any] = {
+        kind: {
+            "count": len(items),
             "rows": [
-                {"id": row[0], "before": row[1], "after": row[2], "code": row[3], "name": row[4]}
-                for row in rows
+                {
+                    "id": ident,
+                    "before": old,
+                    "after": new,
+                    "code": names[ident][0],
+                    "name": names[ident][1],
+                }
+                for ident, old, new in items[:limit]
+                if ident in names
             ],
         }
-    result["total"] = sum(result[kind]["count"] for kind in kinds)
-    years: dict[int, list[int]] = {}
-    for side, table in ((0, saved), (1, current)):
-        for year, count in session.execute(
-            select(table.c.fiscal_year, func.count()).group_by(table.c.fiscal_year)
-        ):
-            years.setdefault(year, [0, 0])[side] = int(count)
+        for kind, items in kinds.items()
+    }
+    result["total"] = changes.total
     result["years"] = [
         {"fiscal_year": year, "before": counts[0], "after": counts[1]}
-        for year, counts in sorted(years.items())
+        for year, counts in changes.counts_by_year(before, after).items()
     ]
     return result
