@@ -1180,6 +1180,7 @@ VERDICT_LABELS = _keys(
         "not feasible": "infeasible",
         "impossible": "infeasible",
         "検討中": "undecided",
+        "未判断": "undecided",
         "未定": "undecided",
         "保留": "undecided",
         "要検討": "undecided",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -248,16 +249,26 @@ def stored_values(values: dict[str, Any]) -> dict[str, Any]:
         elif name == "life_events":
             value = "; ".join(value) if value else None
         elif isinstance(value, str):
-            value = value.strip() or None
+            value = unquote_formula(value.strip()) or None
         if value is None and name in NOT_NULL_FIELDS:
             continue
         stored[name] = value
     return stored
 
 
+def unquote_formula(text: str) -> str:
+    """Undo the export's neutralising quote ("'=SUM(1)" → "=SUM(1)") so exports round-trip."""
+    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@"):
+        return text[1:]
+    return text
+
+
 def _comparable(name: str, value: Any) -> str | None:
     if name == "blockers":
         return audit_text(blockers_from_column(value))
+    if isinstance(value, str):
+        # The importer reads text through NFKC: （） and () are the same text, not a change.
+        return audit_text(unicodedata.normalize("NFKC", value))
     return audit_text(value)
 
 
@@ -359,6 +370,12 @@ def _compare_row(
     row: ParsedRow, match: dict, division: str, plan: _Plan, outcome: ImportOutcome
 ) -> None:
     values = stored_values(row.values)
+    if values.get("annual_volume") == match["annual_volume"] and not values.get(
+        "volume_is_estimate", True
+    ):
+        # The same number written without 約 keeps the note that it is an estimate: exports
+        # write plain numbers, and re-importing one must not change anything.
+        del values["volume_is_estimate"]
     diffs = [
         FieldChange(name, _comparable(name, match[name]), _comparable(name, value))
         for name, value in values.items()
