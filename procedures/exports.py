@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date
 from typing import Any
@@ -141,9 +142,43 @@ def plan_rows(session: Session, fiscal_year: int) -> list[Any]:
 HEADER_FILL = PatternFill("solid", fgColor="DCE7F7")
 
 
+def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list[Any]]]:
+    """Return the yearly list's headers and rows, in the reader's language (plain values)."""
+    from procedures.vocabulary import tier_label
+
+    headers = [
+        _("No."),
+        _("Department"),
+        _("Division"),
+        _("Code"),
+        _("Procedure"),
+        _("Tier"),
+        _("Reason for its place"),
+        _("Annual volume"),
+        _("Channel"),
+        _("Blockers to remove"),
+    ]
+    rows = [
+        [
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            tier_label(row[5]),
+            explain_reason(row[6]),
+            row[7],
+            row[8],
+            "、".join(label(BLOCKERS, code) for code in blockers_from_column(row[9])),
+        ]
+        for row in plan_rows(session, fiscal_year)
+    ]
+    return headers, rows
+
+
 def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     """Write the yearly conversion list as a workbook a committee can print as it is."""
-    rows = plan_rows(session, fiscal_year)
+    headers, rows = plan_table(session, fiscal_year)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = str(fiscal_year)
@@ -158,39 +193,9 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     sheet["A2"] = _(
         "As of %(date)s; %(count)d procedures", date=date.today().isoformat(), count=len(rows)
     )
-    headers = [
-        _("No."),
-        _("Department"),
-        _("Division"),
-        _("Code"),
-        _("Procedure"),
-        _("Tier"),
-        _("Reason for its place"),
-        _("Annual volume"),
-        _("Channel"),
-        _("Blockers to remove"),
-    ]
     header_row = 4
-    for column, header in enumerate(headers, start=1):
-        cell = sheet.cell(row=header_row, column=column, value=header)
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    from procedures.vocabulary import tier_label
-
-    for offset, row in enumerate(rows, start=1):
-        values = [
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            tier_label(row[5]),
-            explain_reason(row[6]),
-            row[7],
-            row[8],
-            "、".join(label(BLOCKERS, code) for code in blockers_from_column(row[9])),
-        ]
+    _write_header(sheet, header_row, headers)
+    for offset, values in enumerate(rows, start=1):
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=header_row + offset, column=column, value=neutralise(value))
             if column == 8:
@@ -201,10 +206,66 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     last_row = header_row + max(len(rows), 1)
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
     sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{last_row}"
+    _print_setup(sheet, header_row)
+    _summary_sheet(workbook, rows, title)
+    return _save(workbook)
+
+
+def _write_header(sheet, row: int, headers: list[str]) -> None:
+    for column, header in enumerate(headers, start=1):
+        cell = sheet.cell(row=row, column=column, value=header)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+
+
+def _print_setup(sheet, header_row: int) -> None:
     sheet.print_title_rows = f"{header_row}:{header_row}"
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    return _save(workbook)
+
+
+def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> None:
+    """Add counts and annual applications per department and per tier."""
+    sheet = workbook.create_sheet(_("Summary"))
+    sheet["A1"] = neutralise(title)
+    sheet["A1"].font = Font(size=14, bold=True)
+    row_number = 3
+    for heading, column in ((_("Department"), 1), (_("Tier"), 5)):
+        groups: dict[str, list[int]] = {}
+        for values in rows:
+            totals = groups.setdefault(values[column], [0, 0])
+            totals[0] += 1
+            totals[1] += values[7] or 0
+        _write_header(sheet, row_number, [heading, _("Number of procedures"), _("Annual volume")])
+        for name, (count, volume) in sorted(groups.items(), key=lambda item: -item[1][0]):
+            row_number += 1
+            sheet.cell(row=row_number, column=1, value=neutralise(name))
+            sheet.cell(row=row_number, column=2, value=count).number_format = "#,##0"
+            sheet.cell(row=row_number, column=3, value=volume).number_format = "#,##0"
+        row_number += 1
+        sheet.cell(row=row_number, column=1, value=_("Total")).font = Font(bold=True)
+        sheet.cell(row=row_number, column=2, value=sum(g[0] for g in groups.values()))
+        sheet.cell(row=row_number, column=3, value=sum(g[1] for g in groups.values()))
+        sheet.cell(row=row_number, column=3).number_format = "#,##0"
+        row_number += 3
+    for column, width in zip("ABC", (24, 12, 16), strict=True):
+        sheet.column_dimensions[column].width = width
+    _print_setup(sheet, 3)
+
+
+#: CSV encodings offered: Excel opens UTF-8 with a BOM correctly; CP932 for older systems.
+CSV_ENCODINGS = {"utf-8": "utf-8-sig", "cp932": "cp932"}
+
+
+def plan_csv(session: Session, *, fiscal_year: int, encoding: str) -> bytes:
+    """Write the yearly list as CSV; characters CP932 cannot hold become "?"."""
+    headers, rows = plan_table(session, fiscal_year)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows([[neutralise(value) for value in values] for values in rows])
+    return buffer.getvalue().encode(CSV_ENCODINGS[encoding], errors="replace")

@@ -100,3 +100,68 @@ def test_yearly_list_is_print_ready(app, db_session):
         "$4:$4",
     )
     assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", 9)
+
+
+def plan_with_two_procedures(app, db_session):
+    division = add_division(db_session, "子育て給付課", "子ども青少年部")
+    add_procedure(
+        db_session,
+        division,
+        "児童手当の認定請求（新規）",
+        code="K-1",
+        annual_volume=3400,
+        verdict=Verdict.feasible,
+        mynaportal_eligible=True,
+    )
+    add_procedure(
+        db_session,
+        division,
+        "=cmd 髙橋さんの届出",
+        code="K-2",
+        annual_volume=1200,
+        verdict=Verdict.feasible,
+    )
+    with app.app_context():
+        recompute_plan(db_session)
+        db_session.commit()
+
+
+def test_yearly_list_has_a_summary_sheet_per_department_and_tier(app, db_session):
+    plan_with_two_procedures(app, db_session)
+    with app.app_context():
+        workbook = load_workbook(
+            io.BytesIO(plan_workbook(db_session, fiscal_year=2022, city="藤沢市"))
+        )
+    summary = workbook["集計"]
+    rows = [[cell.value for cell in row] for row in summary.iter_rows(min_row=3, max_row=12)]
+    assert rows[:4] == [
+        ["部", "手続数", "年間件数"],
+        ["子ども青少年部", 2, 4600],
+        ["合計", 2, 4600],
+        [None, None, None],
+    ]
+    assert rows[5:8] == [
+        ["区分", "手続数", "年間件数"],
+        ["マイナポータル優先手続", 1, 3400],
+        ["年間1,000件以上", 1, 1200],
+    ]
+
+
+def test_yearly_list_csv_in_utf8_with_bom_and_in_cp932(app, client, db_session):
+    from procedures.models import Role
+    from tests.conftest import add_user, login
+
+    plan_with_two_procedures(app, db_session)
+    add_user(db_session, "reader", Role.viewer)
+    login(client, "reader")
+    utf8 = client.get("/plan/2022/export-utf-8.csv")
+    assert utf8.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert utf8.data.startswith(b"\xef\xbb\xbf")
+    lines = utf8.data.decode("utf-8-sig").split("\r\n")
+    assert lines[0].startswith("順位,部,課,手続コード,手続名,区分")
+    assert lines[1].startswith("1,子ども青少年部,子育て給付課,K-1,児童手当の認定請求（新規）")
+    assert lines[2].startswith("2,子ども青少年部,子育て給付課,K-2,'=cmd 髙橋さんの届出")
+    cp932 = client.get("/plan/2022/export-cp932.csv")
+    text = cp932.data.decode("cp932")
+    assert "児童手当の認定請求（新規）" in text
+    assert "'=cmd 髙橋さんの届出" in text

@@ -51,6 +51,7 @@ TABLE = [
     ("GET", "/plan", LOGIN, OK, OK, OK, OK),
     ("GET", "/plan/2022", LOGIN, OK, OK, OK, OK),
     ("GET", "/plan/2022/export.xlsx", LOGIN, OK, OK, OK, OK),
+    ("GET", "/plan/2022/export-utf-8.csv", LOGIN, OK, OK, OK, OK),
     ("GET", "/plan/policy", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/plan/policy", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/plan/pin/{other}", LOGIN, DENIED, DENIED, OK, OK),

@@ -21,7 +21,7 @@ from flask_login import current_user
 from procedures import db
 from procedures.auth import OFFICE_ROLES, roles_required
 from procedures.catalogue import ProcedureFilter, get_procedure
-from procedures.exports import inventory_workbook, plan_rows, plan_workbook
+from procedures.exports import inventory_workbook, plan_csv, plan_rows, plan_workbook
 from procedures.forms import PinForm, PolicyForm, RecomputeForm, SavePlanForm, UnpinForm
 from procedures.ranking import (
     PlanChanges,
@@ -320,6 +320,25 @@ def export_year(fiscal_year: int):
         db.session(), fiscal_year=fiscal_year, city=current_app.config["CITY_NAME"]
     )
     return _download(content, f"conversion-plan-FY{fiscal_year}.xlsx")
+
+
+@bp.route("/plan/<int:fiscal_year>/export-<any('utf-8', 'cp932'):encoding>.csv")
+def export_year_csv(fiscal_year: int, encoding: str):
+    """Download the yearly list as CSV: UTF-8 with BOM for Excel, or CP932 for older systems."""
+    if not _known_year(fiscal_year):
+        abort(404)
+    content = plan_csv(db.session(), fiscal_year=fiscal_year, encoding=encoding)
+    charset = "shift_jis" if encoding == "cp932" else "utf-8"
+    return Response(
+        content,
+        mimetype="text/csv",
+        headers={
+            "Content-Type": f"text/csv; charset={charset}",
+            "Content-Disposition": (
+                f'attachment; filename="conversion-plan-FY{fiscal_year}-{encoding}.csv"'
+            ),
+        },
+    )
 
 
 @bp.route("/exports/inventory.xlsx")
