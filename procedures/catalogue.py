@@ -24,24 +24,6 @@ from procedures.models import (
 #: The department given to divisions whose sheet names no department.
 UNASSIGNED_DEPARTMENT = "（部未設定）"
 
-#: Fields a person may edit on the procedure form, in form order.
-EDITABLE_FIELDS = (
-    "name",
-    "legal_basis",
-    "annual_volume",
-    "visit_required",
-    "visit_reason",
-    "mynaportal_eligible",
-    "online_status",
-    "channel",
-    "verdict",
-    "verdict_reason",
-    "blockers",
-    "target_fiscal_year",
-    "done_fiscal_year",
-    "notes",
-)
-
 
 class EditConflict(Exception):
     """Someone else saved the procedure since it was opened; nothing was written."""
@@ -468,7 +450,7 @@ def update_procedure(
     }
     if not changed:
         if procedure.version != expected_version:
-            raise EditConflict(procedure, _changes_since(session, procedure_id, expected_version))
+            raise EditConflict(procedure, _latest_changes(session, procedure_id))
         return []
     result = session.execute(
         update(Procedure)
@@ -478,7 +460,7 @@ def update_procedure(
     )
     if result.rowcount != 1:
         session.refresh(procedure)
-        raise EditConflict(procedure, _changes_since(session, procedure_id, expected_version))
+        raise EditConflict(procedure, _latest_changes(session, procedure_id))
     now = utcnow()
     events = [
         AuditEvent(
@@ -498,7 +480,7 @@ def update_procedure(
     return list(changed)
 
 
-def _changes_since(session: Session, procedure_id: int, version: int) -> list[AuditEvent]:
+def _latest_changes(session: Session, procedure_id: int) -> list[AuditEvent]:
     """Return the latest audit events: what the other person changed."""
     rows = session.execute(
         select(AuditEvent)

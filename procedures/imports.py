@@ -20,6 +20,7 @@ from sqlalchemy import Integer, bindparam, insert, literal, select, update
 from sqlmodel import Session
 
 from importers.inventory import (
+    FIELDS,
     InventoryRefused,
     ParsedInventory,
     ParsedRow,
@@ -44,35 +45,8 @@ from procedures.models import (
     utcnow,
 )
 
-#: Procedure columns an import may set, in the order the preview shows them.
-IMPORTED_FIELDS = (
-    "code",
-    "name",
-    "legal_basis",
-    "kind",
-    "applicant",
-    "life_events",
-    "annual_volume",
-    "volume_is_estimate",
-    "volume_fiscal_year",
-    "visit_required",
-    "visit_reason",
-    "fee_required",
-    "fee_payment",
-    "attachments",
-    "originals_required",
-    "seal_required",
-    "identity_check",
-    "mynaportal_eligible",
-    "online_status",
-    "channel",
-    "verdict",
-    "verdict_reason",
-    "blockers",
-    "target_fiscal_year",
-    "done_fiscal_year",
-    "notes",
-)
+#: Procedure columns an import may set: the importer's fields but the organisation ones.
+IMPORTED_FIELDS = tuple(name for name in FIELDS if name not in ("department", "division"))
 #: Columns that cannot hold NULL: a blank cell leaves the stored value alone.
 NOT_NULL_FIELDS = {"verdict", "mynaportal_eligible", "volume_is_estimate", "name"}
 BATCH_SIZE = 1000
