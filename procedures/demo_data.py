@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from procedures.vocabulary import LIFE_EVENTS  # the city's life-event vocabulary
+
 #: Fujisawa, December 2021 (DOMAIN.md).
 TOTAL = 1942
 VISIT_REQUIRED = 158
@@ -76,20 +78,6 @@ PROCEDURE_FIELDS = (
     "notes",
 )
 
-LIFE_EVENTS = (
-    "妊娠・出産",
-    "子育て",
-    "介護",
-    "引越し",
-    "死亡・相続",
-    "被災",
-    "就職・退職",
-    "結婚・離婚",
-    "高齢者",
-    "障がい",
-    "事業・開業",
-    "住まい",
-)
 #: The portal's share of the national plan: child care, nursing care and disaster.
 MYNAPORTAL_LIFE_EVENTS = frozenset({"妊娠・出産", "子育て", "介護", "被災"})
 
