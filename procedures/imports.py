@@ -305,13 +305,14 @@ def compare_rows(
                 continue
             seen.add(match["id"])
             _compare_row(row, match, division, plan, outcome)
+    division_names = {ident: name for name, ident in divisions.items()}
     for item in existing:
         if item["id"] not in seen and item["lifecycle"] == Lifecycle.active:
             plan.missing_ids.append(item["id"])
             outcome.changes.append(
                 RowChange(
                     kind="missing",
-                    division=_division_name(divisions, item["division_id"]),
+                    division=division_names.get(item["division_id"], ""),
                     name=item["name"],
                     code=item["code"],
                     procedure_id=item["id"],
@@ -321,10 +322,6 @@ def compare_rows(
     outcome.updated = len(plan.updates)
     outcome.missing = len(plan.missing_ids)
     return plan
-
-
-def _division_name(divisions: dict[str, int], division_id: int) -> str:
-    return next((name for name, ident in divisions.items() if ident == division_id), "")
 
 
 def _match(row: ParsedRow, division_id: int | None, by_code: dict, by_name: dict) -> dict | None:

@@ -117,6 +117,17 @@ def detail(procedure_id: int):
     )
 
 
+def _save_form(session, procedure_id: int, form: TriageForm) -> list[str]:
+    """Apply a validated form to the procedure, checked against the version it was opened at."""
+    return update_procedure(
+        session,
+        procedure_id=procedure_id,
+        changes=form.changes(),
+        expected_version=int(form.version.data or 0),
+        user_id=current_user.id,
+    )
+
+
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
@@ -138,13 +149,7 @@ def triage(procedure_id: int):
                 flash(message, "error")
         return redirect(url_for("catalogue.detail", procedure_id=procedure_id))
     try:
-        changed = update_procedure(
-            session,
-            procedure_id=procedure_id,
-            changes=form.changes(),
-            expected_version=int(form.version.data or 0),
-            user_id=current_user.id,
-        )
+        changed = _save_form(session, procedure_id, form)
     except EditConflict as conflict:
         session.rollback()
         message = _(
@@ -190,13 +195,7 @@ def edit(procedure_id: int):
     conflict = None
     if form.validate_on_submit():
         try:
-            changed = update_procedure(
-                session,
-                procedure_id=procedure_id,
-                changes=form.changes(),
-                expected_version=int(form.version.data or 0),
-                user_id=current_user.id,
-            )
+            changed = _save_form(session, procedure_id, form)
         except EditConflict as error:
             session.rollback()
             conflict = error
