@@ -9,18 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
+
+from report import machine_line, replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 NATIONAL = SHARED / "jp-national-procedures-r6.xlsx"
-RESULTS = ROOT / "docs" / "BENCHMARKS.md"
 
 
 def child(code: str, env: dict | None = None) -> dict:
@@ -111,17 +110,12 @@ def postgres_url_factory(base_url: str):
     return fresh
 
 
-def write_results(results: list[dict], sections: list[list[str]] = ()) -> None:
-    """Write docs/BENCHMARKS.md: the import table, then each further section's lines."""
+def import_section(results: list[dict]) -> list[str]:
+    """Return the Markdown lines of the import section."""
     lines = [
-        "# Benchmarks",
-        "",
-        f"Measured {datetime.now().isoformat(timespec='minutes')} on {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, by `make bench`. "
-        "Ratios compare with a bare baseline measured in the same run; absolute times drift "
-        "on this shared machine.",
-        "",
         "## Import of the national inventory (75,071 rows, end to end)",
+        "",
+        machine_line("make bench"),
         "",
         "| database | rows | bare calamine read (s) | our import (s) | ratio | rows/s | peak MB |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -135,13 +129,14 @@ def write_results(results: list[dict], sections: list[list[str]] = ()) -> None:
     lines += [
         "",
         "Targets (issue 3): ratio ≤ 2.5, peak memory ≤ 400 MB; PostgreSQL within 1.5× of SQLite.",
-        "",
     ]
-    for section in sections:
-        lines += section
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    return lines
+
+
+def write_section(key: str, lines: list[str]) -> None:
+    """Rewrite one section of docs/BENCHMARKS.md and print it."""
+    replace_section(key, lines)
+    print("\n".join(lines), flush=True)
 
 
 def main() -> None:
@@ -153,12 +148,12 @@ def main() -> None:
     postgres = os.environ.get("BENCH_POSTGRES_URL")
     if postgres:
         results.append(import_benchmark(postgres_url_factory(postgres), "PostgreSQL"))
+    write_section("import", import_section(results))
     from plan import plan_section, run_plan_benchmarks
     from triage import section as triage_section
 
-    sections = [plan_section(run_plan_benchmarks())]
-    sections.append(triage_section(postgres_url_factory(postgres) if postgres else None))
-    write_results(results, sections)
+    write_section("plan", plan_section(run_plan_benchmarks()))
+    write_section("triage", triage_section(postgres_url_factory(postgres) if postgres else None))
 
 
 if __name__ == "__main__":

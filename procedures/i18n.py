@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -32,8 +33,11 @@ def compile_catalogs() -> list[Path]:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file)
-        with mo_path.open("wb") as mo_file:
+        # Write beside and rename: several test workers or app processes may compile at once.
+        partial_path = mo_path.with_suffix(f".mo.{os.getpid()}")
+        with partial_path.open("wb") as mo_file:
             write_mo(mo_file, catalog)
+        os.replace(partial_path, mo_path)
         written.append(mo_path)
     return written
 
