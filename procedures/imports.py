@@ -52,7 +52,7 @@ NOT_NULL_FIELDS = {"verdict", "mynaportal_eligible", "volume_is_estimate", "name
 BATCH_SIZE = 1000
 
 
-@dataclass
+@dataclass(slots=True)
 class FieldChange:
     """One field of one procedure: old value → new value, as text."""
 
@@ -61,7 +61,7 @@ class FieldChange:
     new: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class RowChange:
     """A row of the file that changes the database."""
 
@@ -155,11 +155,13 @@ def analyse_file(
     only_division: str | None = None,
     mapping: dict[str, str | None] | None = None,
     limits: ReadLimits | None = None,
+    on_parsed: Callable[[int], None] | None = None,
 ) -> tuple[ImportOutcome, _Plan | None]:
     """Parse a file and compare it with the database, writing nothing.
 
     Without an explicit mapping, a mapping confirmed earlier for the same division and the
     same headers is applied, so a division's usual sheet needs no mapping step.
+    `on_parsed(rows)` is called once the file is read, before the comparison.
     """
     outcome = ImportOutcome(file_name=file_name, sha256=sha256_of(content))
     outcome.duplicate_of = find_committed_batch(session, outcome.sha256)
@@ -179,6 +181,8 @@ def analyse_file(
         outcome.refused = refusal
         return outcome, None
     _describe_sheets(outcome, parsed)
+    if on_parsed is not None:
+        on_parsed(outcome.rows)
     plan = compare_rows(
         session, parsed.rows(), outcome, division_name=division_name, only=only_division
     )
@@ -211,19 +215,30 @@ def _describe_sheets(outcome: ImportOutcome, parsed: ParsedInventory) -> None:
     outcome.rows = sum(len(sheet.rows) for sheet in parsed.sheets) + len(refused_rows)
 
 
+def _join_events(events: list[str] | None) -> str | None:
+    return "; ".join(events) if events else None
+
+
+#: Fields whose parsed value is a list, stored as text.
+_LIST_FIELDS = {"blockers": blockers_to_column, "life_events": _join_events}
+_IMPORTED = frozenset(IMPORTED_FIELDS)
+
+
 def stored_values(values: dict[str, Any]) -> dict[str, Any]:
     """Convert a parsed row's values to column values; blanks in NOT NULL columns are dropped."""
+    # Runs once per row of a 75,000-row file: one pass over the row's own keys, no lookups
+    # of fields the sheet does not have.
     stored: dict[str, Any] = {}
-    for name in IMPORTED_FIELDS:
-        if name not in values:
+    for name, value in values.items():
+        if name not in _IMPORTED:
             continue
-        value = values[name]
-        if name == "blockers":
-            value = blockers_to_column(value)
-        elif name == "life_events":
-            value = "; ".join(value) if value else None
-        elif isinstance(value, str):
-            value = unquote_formula(value.strip()) or None
+        if type(value) is str:
+            value = value.strip()
+            if value[:1] == "'":
+                value = unquote_formula(value)
+            value = value or None
+        elif name in _LIST_FIELDS:
+            value = _LIST_FIELDS[name](value)
         if value is None and name in NOT_NULL_FIELDS:
             continue
         stored[name] = value
@@ -337,6 +352,13 @@ def _match(row: ParsedRow, division_id: int | None, by_code: dict, by_name: dict
     return None
 
 
+_FIELD_POSITION = {name: position for position, name in enumerate(IMPORTED_FIELDS)}
+
+
+def _field_position(item: tuple[str, Any]) -> int:
+    return _FIELD_POSITION[item[0]]
+
+
 def _compare_row(
     row: ParsedRow, match: dict, division: str, plan: _Plan, outcome: ImportOutcome
 ) -> None:
@@ -349,7 +371,7 @@ def _compare_row(
         del values["volume_is_estimate"]
     diffs = [
         FieldChange(name, _comparable(name, match[name]), _comparable(name, value))
-        for name, value in values.items()
+        for name, value in sorted(values.items(), key=_field_position)
         if _comparable(name, match[name]) != _comparable(name, value)
     ]
     changes = {diff.field: values[diff.field] for diff in diffs}
@@ -475,37 +497,90 @@ def apply_plan(
     tick(len(plan.missing_ids))
 
 
+#: The columns a new procedure's INSERT names, in order.
+_INSERT_COLUMNS = (
+    *IMPORTED_FIELDS,
+    "extra",
+    "name_key",
+    "division_id",
+    "lifecycle",
+    "created_batch_id",
+    "version",
+    "created_at",
+    "updated_at",
+)
+#: What a new procedure holds in a field its sheet leaves blank.
+_INSERT_DEFAULTS = {
+    "verdict": "undecided",
+    "mynaportal_eligible": False,
+    "volume_is_estimate": False,
+    "blockers": "",
+}
+_EXTRA_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> None:
-    table = Procedure.__table__
-    records = []
-    for row, division, department in plan.new_rows:
-        values = stored_values(row.values)
-        records.append(
-            {
-                **{name: None for name in IMPORTED_FIELDS if name not in NOT_NULL_FIELDS},
-                "verdict": "undecided",
-                "mynaportal_eligible": False,
-                "volume_is_estimate": False,
-                **values,
-                "extra": json.dumps(row.extra, ensure_ascii=False) if row.extra else None,
-                "name_key": name_key(values["name"]),
-                "division_id": divisions.division_id(division, department or None),
-                "blockers": values.get("blockers") or "",
-                "lifecycle": Lifecycle.active.value,
-                "created_batch_id": batch_id,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
     connection = session.connection()
-    for start in range(0, len(records), BATCH_SIZE):
-        chunk = records[start : start + BATCH_SIZE]
-        connection.execute(insert(table), chunk)
+    table = Procedure.__table__
+    insert_rows = bulk_inserter(connection, table, _INSERT_COLUMNS)
+    stamp = _bind_value(connection, table.c.created_at, now)
+    defaults = [_INSERT_DEFAULTS.get(name) for name in IMPORTED_FIELDS]
+    encode = _EXTRA_JSON.encode
+    for start in range(0, len(plan.new_rows), BATCH_SIZE):
+        chunk = []
+        # Tuples straight to the driver, built a batch at a time: no ORM object, no SQLAlchemy
+        # parameter processing per row, and no list of 75,000 dicts held at once.
+        for row, division, department in plan.new_rows[start : start + BATCH_SIZE]:
+            values = stored_values(row.values)
+            get = values.get
+            chunk.append(
+                (
+                    *[
+                        get(name, default)
+                        for name, default in zip(IMPORTED_FIELDS, defaults, strict=True)
+                    ],
+                    encode(row.extra) if row.extra else None,
+                    name_key(values["name"]),
+                    divisions.division_id(division, department or None),
+                    Lifecycle.active.value,
+                    batch_id,
+                    1,
+                    stamp,
+                    stamp,
+                )
+            )
+        insert_rows(chunk)
         tick(len(chunk))
-    if records:
+    if plan.new_rows:
         # One INSERT ... SELECT writes every creation's audit entry, found by its batch.
         _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
+
+
+def bulk_inserter(connection, table, columns: tuple[str, ...]) -> Callable[[list[tuple]], None]:
+    """Return a function inserting a batch of value tuples with one executemany statement.
+
+    The statement goes to the database driver as it is: values must already be in the form
+    the driver takes (see _bind_value for the ones SQLAlchemy would convert).
+    """
+    quote = connection.dialect.identifier_preparer.quote
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+
+    def insert_rows(rows: list[tuple]) -> None:
+        if rows:
+            connection.exec_driver_sql(statement, rows)
+
+    return insert_rows
+
+
+def _bind_value(connection, column, value: Any) -> Any:
+    """Convert one value the way SQLAlchemy would before handing it to the driver."""
+    dialect = connection.dialect
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor(value) if processor else value
 
 
 def _audit_creations(connection, *, batch_id, user_id, now) -> None:
@@ -591,13 +666,39 @@ def _flag_missing(session, plan, *, batch_id, user_id, now) -> None:
     _audit(connection, events, batch_id=batch_id, user_id=user_id, now=now)
 
 
+_AUDIT_COLUMNS = (
+    "procedure_id",
+    "batch_id",
+    "user_id",
+    "action",
+    "field",
+    "old_value",
+    "new_value",
+    "at",
+)
+
+
 def _audit(connection, events: list[dict[str, Any]], *, batch_id, user_id, now) -> None:
     """Insert audit events with one executemany statement per batch."""
     table = AuditEvent.__table__
-    for event in events:
-        event.update(batch_id=batch_id, user_id=user_id, at=now)
+    insert_rows = bulk_inserter(connection, table, _AUDIT_COLUMNS)
+    stamp = _bind_value(connection, table.c.at, now)
     for start in range(0, len(events), BATCH_SIZE):
-        connection.execute(insert(table), events[start : start + BATCH_SIZE])
+        insert_rows(
+            [
+                (
+                    event["procedure_id"],
+                    batch_id,
+                    user_id,
+                    event["action"],
+                    event["field"],
+                    event["old_value"],
+                    event["new_value"],
+                    stamp,
+                )
+                for event in events[start : start + BATCH_SIZE]
+            ]
+        )
 
 
 def store_batch(
@@ -683,11 +784,26 @@ def import_file(
     return outcome
 
 
-def commit_batch(session: Session, *, batch_id: int, user_id: int | None) -> ImportOutcome:
-    """Apply a previewed batch: parse its stored file again and write the difference."""
+#: Batch states from which a commit may start ("running": started by the progress page's job).
+COMMITTABLE = ("previewed", "running")
+
+
+def commit_batch(
+    session: Session,
+    *,
+    batch_id: int,
+    user_id: int | None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportOutcome:
+    """Apply a previewed batch: parse its stored file again and write the difference.
+
+    `progress(phase, done, total)` follows the phases read → compare → write.
+    """
     batch = session.get(ImportBatch, batch_id)
-    if batch is None or batch.status != "previewed":
+    if batch is None or batch.status not in COMMITTABLE:
         raise LookupError(batch_id)
+    report = progress or (lambda _phase, _done, _total: None)
+    report("read", 0, batch.rows)
     division_name = None
     if batch.division_id:
         division_name = session.get(Division, batch.division_id).name
@@ -699,10 +815,19 @@ def commit_batch(session: Session, *, batch_id: int, user_id: int | None) -> Imp
         division_name=division_name,
         only_division=only,
         mapping=batch_mapping(batch),
+        on_parsed=lambda rows: report("compare", rows, rows),
     )
     if plan is None or outcome.duplicate_of is not None:
         return outcome
-    apply_plan(session, plan, batch_id=batch.id, user_id=user_id)
+    total, written = plan_size(plan), 0
+    report("write", 0, total)
+
+    def advance(count: int) -> None:
+        nonlocal written
+        written += count
+        report("write", written, total)
+
+    apply_plan(session, plan, batch_id=batch.id, user_id=user_id, progress=advance)
     save_mappings(session, outcome=outcome, division_name=division_name, user_id=user_id)
     batch.status = "committed"
     batch.created, batch.updated = outcome.created, outcome.updated
