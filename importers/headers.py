@@ -117,10 +117,15 @@ def _build() -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str]]]:
 _EXACT, _CONTAINS = _build()
 
 
+# Longer texts are cells, not headers; the "contains" words are not searched in them (a cell
+# of 60 million characters took 7 s to compare with each word).
+_LONGEST_HEADER = 1000
+
+
 @lru_cache(maxsize=4096)
 def match_header(key: str) -> tuple[str | None, str, bool]:
     """Map a normalised header to (field, role "whole"/"part", exact?)."""
-    if not key or _OTHER_LANGUAGE.search(key):
+    if not key or len(key) > _LONGEST_HEADER or _OTHER_LANGUAGE.search(key):
         return None, "whole", False
     if key in _EXACT:
         field_name, role = _EXACT[key]
@@ -307,7 +312,8 @@ def _group_spans(
     for r0, c0, r1, c1 in merges:
         if r0 == upper_index and r1 == upper_index and c1 > c0 and c0 < width:
             spans.append((c0, min(c1, width - 1)))
-            covered.update(range(c0, c1 + 1))
+            # only columns of the table: an ODS cell may claim to span 99,999,999,999 columns
+            covered.update(range(c0, min(c1, width - 1) + 1))
     index = 0
     while index < width:
         if upper[index] and index not in covered:

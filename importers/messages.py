@@ -59,6 +59,11 @@ MESSAGES: dict[str, str] = {
         "Sheet “{sheet}” spans {cells} cells; the limit is {limit}. Delete the unused rows and "
         "columns at the end of the sheet, save, and upload again."
     ),
+    "file_too_many_rows": N_(
+        "The CSV file “{file_name}” has more than {limit} rows, more than an Excel sheet can "
+        "hold. Delete the empty lines at the end of the file or split it into several files, "
+        "then upload again."
+    ),
     "file_uncompressed_too_large": N_(
         "The workbook expands to more than {limit_mb} MB when opened, far more than an inventory "
         "needs. Delete unused sheets, pictures and formatting, save, and upload again."
@@ -169,6 +174,10 @@ MESSAGES: dict[str, str] = {
     "duplicate_row": N_(
         "Row {row}: “{name}” appears more than once in this file for the same division; "
         "keep one row and delete the others."
+    ),
+    "value_too_long": N_(
+        "Row {row}: “{value}” is {length} characters long, more than the {limit} this column "
+        "may hold; shorten it in the file."
     ),
 }
 

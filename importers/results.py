@@ -62,6 +62,9 @@ class ReadLimits:
     # Cells of the grid a sheet expands to (last row x last column). National inventory:
     # 75,072 x 38 = 2.85 million.
     max_cells: int = 6_000_000
+    # CSV records: Excel's own row limit. Without it, 18 MB of one-cell lines made six million
+    # row lists (1 GB, 12 s) before the cap on cells refused the file.
+    max_rows: int = 1_048_576
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ cell cannot be read, an issue: ``(message code, extra params)`` for a warning.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from functools import lru_cache
@@ -29,12 +30,31 @@ def _unescape(match: re.Match[str]) -> str:
     return "\n" if char in "\r\n" else char
 
 
+def _undo_escapes(text: str) -> str:
+    """Undo Excel's _x000D_ escapes into text a database can store.
+
+    _x0000_ would give NUL, which PostgreSQL refuses in text, and _xD800_ a lone surrogate,
+    which no database can encode: either failed the whole import. NUL is dropped; a pair of
+    surrogates (_xD842__xDFB7_) becomes its character, a lone one U+FFFD.
+    """
+    text = _EXCEL_ESCAPE.sub(_unescape, text)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def nfkc_uncached(text: str) -> str:
     """Return the NFKC form, with Excel's _x000D_ escapes undone (no cache)."""
     if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     if "_x" in text:
-        text = _EXCEL_ESCAPE.sub(_unescape, text)
+        text = _undo_escapes(text)
+    elif "\x00" in text:  # a NUL written into the sheet's XML as it is, or late in a CSV
+        text = text.replace("\x00", "")
     return text
 
 
@@ -101,7 +121,9 @@ def text_line(value: Any) -> str:
     if not value.isascii() and not unicodedata.is_normalized("NFKC", value):
         value = unicodedata.normalize("NFKC", value)
     if "_x" in value:
-        value = _EXCEL_ESCAPE.sub(_unescape, value)
+        value = _undo_escapes(value)
+    elif "\x00" in value:  # see nfkc_uncached
+        value = value.replace("\x00", "")
     return " ".join(value.split())
 
 
@@ -355,6 +377,8 @@ def _volume_text(text: str) -> tuple[int | None, bool, Issue]:
     if match is None:
         return None, estimate, ("volume_unreadable", {})
     number = float(match.group(1))
+    if not math.isfinite(number):  # 400 digits read as a float are infinite
+        return None, estimate, ("volume_unreadable", {})
     if match.group(2) == "万":
         number *= 10000
     elif match.group(2) == "千":
@@ -364,12 +388,26 @@ def _volume_text(text: str) -> tuple[int | None, bool, Issue]:
     return int(round(number)), estimate, None
 
 
+#: The largest count the database holds (a 32-bit INTEGER column on PostgreSQL); a larger
+#: figure is a typing error, and storing it would fail the whole import.
+VOLUME_MAX = 2**31 - 1
+
+
 def volume(value: Any) -> tuple[int | None, bool, Issue]:
     """Read a yearly count: returns (count or None, is an estimate, issue)."""
+    count, estimate, issue = _volume(value)
+    if count is not None and count > VOLUME_MAX:
+        return None, estimate, ("volume_unreadable", {})
+    return count, estimate, issue
+
+
+def _volume(value: Any) -> tuple[int | None, bool, Issue]:
     kind = type(value)
     if kind is str:
         return _volume_text(value)
     if kind is float:
+        if not math.isfinite(value):  # inf and NaN from a damaged cell or a formula
+            return None, False, ("volume_unreadable", {})
         if value.is_integer() and value >= 0:
             return int(value), False, None
         if value >= 0 and abs(value - round(value)) < 1e-6:
