@@ -119,22 +119,38 @@ def import_inventory_command(
     path: Path, division_name: str | None, dry_run: bool, as_json: bool
 ) -> None:
     """Import an inventory file; exit 1 with the reason when the file is refused."""
-    from procedures.imports import import_file
+    from procedures.imports import ImportChanged, import_file
 
     content = path.read_bytes()
     # A progress bar only for a person at a terminal: never in JSON output or in a pipe.
     bar = TerminalProgress() if not as_json and sys.stderr.isatty() else None
     if bar:
         click.echo(f"reading {path.name} …", err=True)
-    with db.session_scope() as session:
-        outcome = import_file(
-            session,
-            content=content,
-            file_name=path.name,
-            division_name=division_name,
-            dry_run=dry_run,
-            progress=bar.update if bar else None,
+    try:
+        with db.session_scope() as session:
+            returned = _recognise_survey(session, content)
+            if returned:
+                division_name = returned.division_name
+            outcome = import_file(
+                session,
+                content=content,
+                file_name=path.name,
+                division_name=division_name,
+                dry_run=dry_run,
+                progress=bar.update if bar else None,
+                # A survey workbook is read with its own columns, without a mapping step.
+                mapping=returned.mapping if returned else None,
+            )
+            if returned and outcome.committed:
+                _record_survey_answer(session, outcome.batch_id)
+    except ImportChanged:
+        # Raised inside the transaction: session_scope has rolled everything back.
+        click.echo(
+            "refused: procedures were saved by someone while this file was being imported; "
+            "nothing was written. Run the import again.",
+            err=True,
         )
+        sys.exit(1)
     if bar:
         bar.close()
     if outcome.refused is not None:
@@ -159,6 +175,28 @@ def import_inventory_command(
     )
     for problem in outcome.errors[:50]:
         click.echo(f"  error: {problem.sheet} row {problem.row}: {problem.message}", err=True)
+
+
+def _recognise_survey(session, content: bytes):
+    """Recognise a returned survey workbook: its division, and its columns read as generated."""
+    from procedures import survey
+
+    try:
+        returned = survey.recognise(session, content, city=current_app.config["CITY_NAME"])
+    except survey.SurveyRefused as refusal:
+        click.echo(f"refused: {refusal}", err=True)
+        sys.exit(1)
+    return returned
+
+
+def _record_survey_answer(session, batch_id: int | None) -> None:
+    """Mark the survey's division answered by the committed import."""
+    from procedures import survey
+    from procedures.models import ImportBatch
+
+    batch = session.get(ImportBatch, batch_id)
+    if batch is not None:
+        survey.record_answer(session, batch=batch, user_id=None)
 
 
 class TerminalProgress:
