@@ -22,6 +22,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'procedures.sqlite'}",
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         UPLOAD_MAX_BYTES=20 * 1024 * 1024,
+        # Files with this many rows or more import beside the request, with a progress page.
+        IMPORT_BACKGROUND_ROWS=5000,
         BABEL_DEFAULT_LOCALE="ja",
         BABEL_DEFAULT_TIMEZONE="Asia/Tokyo",
         CITY_NAME="藤沢市（デモ）",
@@ -46,6 +48,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     cli.init_app(app)
     register_blueprints(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind a reverse proxy every request comes from the proxy's address: take the
+        # client's address (sign-in throttling and log) and scheme from the X-Forwarded-*
+        # headers set by that many proxies. Off by default, as a client could forge them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 
@@ -58,11 +68,15 @@ def _load_instance_config(app: Flask) -> None:
         # A key per installation, never a constant in the code.
         config_file.write_text(f"SECRET_KEY = {secrets.token_hex(32)!r}\n", encoding="utf-8")
     app.config.from_pyfile(config_file.name, silent=True)
-    for name in ("SECRET_KEY", "DATABASE_URL", "CITY_NAME"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "CITY_NAME", "PROGRESS_DATABASE_URL"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
+    if os.environ.get("IMPORT_BACKGROUND_ROWS"):
+        app.config["IMPORT_BACKGROUND_ROWS"] = int(os.environ["IMPORT_BACKGROUND_ROWS"])
     if os.environ.get("UPLOAD_MAX_BYTES"):
         app.config["UPLOAD_MAX_BYTES"] = int(os.environ["UPLOAD_MAX_BYTES"])
         app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
     if os.environ.get("HTTPS") == "1":
         app.config["SESSION_COOKIE_SECURE"] = True
+    if os.environ.get("TRUSTED_PROXIES"):
+        app.config["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
