@@ -28,6 +28,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 16 MB of page cache (default 2 MB): an import updates every index of 75,000 rows, and
+    # with the default cache it keeps evicting and re-reading index pages.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 

@@ -80,7 +80,8 @@ class Procedure(SQLModel, table=True):
     name: str = Field(sa_column=Column(Text, nullable=False))
     #: NFKC-normalised name without spaces: identity when there is no code.
     name_key: str = Field(sa_column=Column(Text, nullable=False))
-    division_id: int = Field(foreign_key="division.id", index=True)
+    # No index of its own: (division_id, name_key) below serves lookups by division.
+    division_id: int = Field(foreign_key="division.id")
     legal_basis: str | None = Field(default=None, sa_column=Column(Text))
     #: application / notification / certificate / inspection / reservation / consultation / other
     kind: str | None = Field(default=None, max_length=30)
@@ -94,7 +95,9 @@ class Procedure(SQLModel, table=True):
     volume_is_estimate: bool = Field(default=False)
     #: The fiscal year the volume counts (Western year of its April).
     volume_fiscal_year: int | None = None
-    visit_required: bool | None = Field(default=None, index=True)
+    # Yes/no and few-valued columns have no index: a scan of 75,000 rows is quick, and each
+    # index made importing them slower (13 indexes doubled the insert time; issue 3).
+    visit_required: bool | None = None
     visit_reason: str | None = Field(default=None, sa_column=Column(Text))
     fee_required: bool | None = None
     fee_payment: str | None = Field(default=None, sa_column=Column(Text))
@@ -105,11 +108,11 @@ class Procedure(SQLModel, table=True):
     #: National identity-check code 1–6 (1 押印＋印鑑証明 … 6 本人確認不要).
     identity_check: int | None = None
     #: One of the procedures the nation asks municipalities to put on the My Number Portal.
-    mynaportal_eligible: bool = Field(default=False, index=True)
+    mynaportal_eligible: bool = False
     online_status: OnlineStatus | None = Field(default=None, index=True, sa_type=String(20))
     #: pittari / city_eapp / konbini / private, or free text.
     channel: str | None = Field(default=None, max_length=200)
-    verdict: Verdict = Field(default=Verdict.undecided, index=True, sa_type=String(20))
+    verdict: Verdict = Field(default=Verdict.undecided, sa_type=String(20))
     verdict_reason: str | None = Field(default=None, sa_column=Column(Text))
     #: Blocker codes wrapped in commas (",seal_signature,fee_payment,") so SQL can LIKE them.
     blockers: str = Field(default="", max_length=500)
@@ -118,7 +121,7 @@ class Procedure(SQLModel, table=True):
     notes: str | None = Field(default=None, sa_column=Column(Text))
     #: Columns of the imported sheet that map to no field, as JSON {header: value}.
     extra: str | None = Field(default=None, sa_column=Column(Text))
-    lifecycle: Lifecycle = Field(default=Lifecycle.active, index=True, sa_type=String(20))
+    lifecycle: Lifecycle = Field(default=Lifecycle.active, sa_type=String(20))
     #: The import that created this procedure (NULL when created by hand).
     created_batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)
     #: The import that last found this procedure missing.
@@ -333,3 +336,24 @@ class LoginAttempt(SQLModel, table=True):
     address: str = Field(max_length=64)
     success: bool = False
     at: datetime = Field(default_factory=utcnow)
+
+
+class DivisionSurvey(SQLModel, table=True):
+    """One division's yearly survey workbook (調査票): when it was made and when it came back."""
+
+    __table_args__ = (
+        UniqueConstraint("fiscal_year", "division_id", name="uq_divisionsurvey_year_division"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: The fiscal year of the survey (Western year of its April); it asks for the year before.
+    fiscal_year: int = Field(index=True)
+    division_id: int = Field(foreign_key="division.id", index=True)
+    #: The last time the division's workbook was generated (alone or in the zip of all).
+    generated_at: datetime | None = None
+    generated_by: int | None = Field(default=None, foreign_key="user.id")
+    #: When the returned workbook's import was committed; NULL while the division has not answered.
+    answered_at: datetime | None = None
+    answered_by: int | None = Field(default=None, foreign_key="user.id")
+    #: The import batch that brought the answers back.
+    answer_batch_id: int | None = Field(default=None, foreign_key="importbatch.id")

@@ -15,19 +15,31 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from importers.inventory import FIELDS, ReadLimits
-from procedures import db
+from procedures import db, import_jobs, progress, survey
 from procedures.auth import UPLOAD_ROLES, roles_required
 from procedures.catalogue import list_divisions
 from procedures.forms import ConfirmForm, MappingForm, UploadForm, as_choices
-from procedures.imports import analyse_file, batch_mapping, commit_batch, store_batch
+from procedures.imports import (
+    ImportChanged,
+    analyse_file,
+    batch_mapping,
+    commit_batch,
+    store_batch,
+)
 from procedures.messages import problem_text
 from procedures.models import Division, ImportBatch, Role
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+CHANGED_MEANWHILE = _l(
+    "Someone saved some of these procedures after the preview was made. Nothing was imported; "
+    "check the preview again and import it."
+)
 
 
 def _own_division_name() -> str | None:
@@ -56,12 +68,25 @@ def upload():
     file_name = upload_file.filename or "upload"
     division_name = own or form.division.data or None
     limits = ReadLimits(max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
+    try:  # a returned survey workbook carries its division and its columns' fields
+        returned = survey.recognise(
+            session,
+            content,
+            city=current_app.config["CITY_NAME"],
+            own_division_id=current_user.division_id if own else None,
+        )
+    except survey.SurveyRefused as refusal:
+        flash(str(refusal), "error")
+        return render_template("imports/upload.html", form=form, own=own), 400
+    if returned:
+        division_name = returned.division_name
     outcome, _plan = analyse_file(
         session,
         content=content,
         file_name=file_name,
         division_name=division_name,
         only_division=own,
+        mapping=returned.mapping if returned else None,
         limits=limits,
     )
     if outcome.refused is not None:
@@ -78,6 +103,10 @@ def upload():
         division_name=division_name,
         status="previewed",
     )
+    if returned:  # the preview and the commit read the survey's columns without a mapping step
+        batch.mapping = json.dumps(returned.mapping, ensure_ascii=False)
+        for message, category in survey.recognised_messages(returned):
+            flash(message, category)
     db.commit()
     return redirect(url_for("imports.show", batch_id=batch.id))
 
@@ -97,6 +126,8 @@ def show(batch_id: int):
     """Show a previewed batch's changes (computed afresh) or a committed batch's result."""
     session = db.session()
     batch = _batch_or_404(batch_id)
+    if batch.status == "running":
+        return redirect(url_for("imports.progress_page", batch_id=batch_id))
     outcome = None
     if batch.status == "previewed":
         division_name = session.get(Division, batch.division_id).name if batch.division_id else None
@@ -108,6 +139,7 @@ def show(batch_id: int):
             only_division=_own_division_name(),
             mapping=batch_mapping(batch),
         )
+        outcome.warnings = survey.without_instruction_warnings(batch.content, outcome.warnings)
     return render_template(
         "imports/show.html",
         batch=batch,
@@ -140,19 +172,62 @@ def change_mapping(batch_id: int):
     return redirect(url_for("imports.show", batch_id=batch_id))
 
 
+def _may_commit(batch: ImportBatch) -> bool:
+    """A previewed batch may be imported; so may one whose import was interrupted."""
+    if batch.status == "previewed":
+        return True
+    current = progress.read(batch.id) if batch.status == "running" else None
+    return current is not None and current.stale
+
+
+@bp.route("/<int:batch_id>/progress")
+@roles_required(*UPLOAD_ROLES)
+def progress_page(batch_id: int):
+    """Show how far a long import is; the page polls progress.json and opens the result."""
+    batch = _batch_or_404(batch_id)
+    if batch.status == "committed":
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    current = progress.read(batch_id)
+    if current is None:
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    return render_template(
+        "imports/progress.html", batch=batch, progress=current, form=ConfirmForm()
+    )
+
+
+@bp.route("/<int:batch_id>/progress.json")
+@roles_required(*UPLOAD_ROLES)
+def progress_json(batch_id: int):
+    """Return how far a long import is, as JSON, for the progress page."""
+    _batch_or_404(batch_id)
+    current = progress.read(batch_id)
+    if current is None:
+        abort(404)
+    return current.as_json()
+
+
 @bp.route("/<int:batch_id>/commit", methods=["POST"])
 @roles_required(*UPLOAD_ROLES)
 def commit(batch_id: int):
     """Import a previewed batch; on any failure nothing is written."""
     session = db.session()
     batch = _batch_or_404(batch_id)
-    if batch.status != "previewed" or not ConfirmForm().validate_on_submit():
+    if not _may_commit(batch) or not ConfirmForm().validate_on_submit():
         flash(_("This import was already done or cancelled."), "warning")
         return redirect(url_for("imports.show", batch_id=batch_id))
-    outcome = commit_batch(session, batch_id=batch_id, user_id=current_user.id)
+    if import_jobs.runs_in_background(batch):
+        import_jobs.start_commit(batch, current_user.id)
+        return redirect(url_for("imports.progress_page", batch_id=batch_id))
+    try:
+        outcome = commit_batch(session, batch_id=batch_id, user_id=current_user.id)
+    except ImportChanged:
+        session.rollback()
+        flash(CHANGED_MEANWHILE, "error")
+        return redirect(url_for("imports.show", batch_id=batch_id))
     if outcome.duplicate_of is not None:
         flash(_("This exact file was imported before. Nothing was changed."), "warning")
         return redirect(url_for("imports.show", batch_id=outcome.duplicate_of))
+    survey.record_answer(session, batch=batch, user_id=current_user.id)
     db.commit()
     flash(
         _(
