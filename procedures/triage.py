@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, null, select, update
 from sqlmodel import Session
 
 from procedures.catalogue import (
@@ -91,20 +91,22 @@ def target_query(*, filters: ProcedureFilter | None, ids: list[int], only_divisi
 
 def _current_values(session: Session, change: BulkChange, targets) -> list[tuple]:
     column = getattr(Procedure, BULK_FIELDS[change.kind])
-    extra = (Procedure.verdict_reason,) if change.kind == "verdict" else ()
-    query = select(Procedure.id, column, *extra).where(Procedure.id.in_(targets.scalar_subquery()))
+    reason = Procedure.verdict_reason if change.kind == "verdict" else null()
+    query = select(Procedure.id, column, reason, Procedure.version).where(
+        Procedure.id.in_(targets.scalar_subquery())
+    )
     return list(session.execute(query))
 
 
 def plan_bulk(session: Session, change: BulkChange, targets) -> list[tuple]:
-    """Return (id, old, new, old reason) for every targeted procedure the change alters."""
+    """Return (id, old, new, old reason, version read) for every procedure the change alters."""
     if change.kind == "division" and session.get(Division, change.value) is None:
         raise BulkError("unknown_change")
     changes = []
-    for row in _current_values(session, change, targets):
-        new = change.new_value(row[1])
-        if new != row[1]:
-            changes.append((row[0], row[1], new, row[2] if len(row) > 2 else None))
+    for ident, old, old_reason, version in _current_values(session, change, targets):
+        new = change.new_value(old)
+        if new != old:
+            changes.append((ident, old, new, old_reason, version))
     return changes
 
 
@@ -117,12 +119,21 @@ def apply_bulk(session: Session, change: BulkChange, targets, *, user_id: int | 
     values = {column: bindparam("new"), "version": table.c.version + 1, "updated_at": now}
     if change.kind == "verdict" and change.reason:
         values["verdict_reason"] = change.reason
-    statement = update(table).where(table.c.id == bindparam("ident")).values(values)
+    # Only the version that was read is updated: a procedure someone saved since then would
+    # otherwise lose their change and be audited with a stale old value.
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("ident"), table.c.version == bindparam("seen"))
+        .values(values)
+    )
     names = _division_names(session) if change.kind == "division" else {}
     connection = session.connection()
     for start in range(0, len(changes), BATCH_SIZE):
         chunk = changes[start : start + BATCH_SIZE]
-        connection.execute(statement, [{"ident": item[0], "new": item[2]} for item in chunk])
+        params = [{"ident": item[0], "new": item[2], "seen": item[4]} for item in chunk]
+        if connection.execute(statement, params).rowcount != len(chunk):
+            # Refused whole, never half-applied: the caller's rollback undoes earlier chunks.
+            raise BulkError("changed_meanwhile")
         events = [
             _event(
                 ident,
@@ -130,12 +141,12 @@ def apply_bulk(session: Session, change: BulkChange, targets, *, user_id: int | 
                 _audit_value(change, old, names),
                 _audit_value(change, new, names),
             )
-            for ident, old, new, _reason in chunk
+            for ident, old, new, _reason, _version in chunk
         ]
         if change.kind == "verdict" and change.reason:
             events += [
                 _event(ident, "verdict_reason", old_reason, change.reason)
-                for ident, _old, _new, old_reason in chunk
+                for ident, _old, _new, old_reason, _version in chunk
                 if old_reason != change.reason
             ]
         for event in events:

@@ -52,6 +52,10 @@ BULK_MESSAGES = {
     "reason_required": _l("Give the reason why these procedures cannot go online."),
     "unknown_change": _l("Choose a change from the list."),
     "nothing_selected": _l("Select procedures first, or apply the change to the whole list."),
+    "changed_meanwhile": _l(
+        "Someone else saved some of these procedures meanwhile. Nothing was changed; "
+        "check the list and try again."
+    ),
 }
 
 
@@ -280,7 +284,12 @@ def bulk_apply():
     if problem:
         flash(problem, "error")
         return redirect(url_for("catalogue.procedures", **request.args))
-    changed = apply_bulk(db.session(), change, targets, user_id=current_user.id)
+    try:
+        changed = apply_bulk(db.session(), change, targets, user_id=current_user.id)
+    except BulkError as error:
+        db.session().rollback()  # some rows may be written already: none may stay
+        flash(BULK_MESSAGES[error.code], "error")
+        return redirect(url_for("catalogue.procedures", **request.args))
     db.commit()
     flash(_("%(count)d procedures were changed.", count=changed), "success")
     return redirect(url_for("catalogue.procedures", **request.args))

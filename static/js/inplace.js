@@ -34,6 +34,7 @@ async function saveInPlace(event) {
   event.preventDefault();
   clearErrors(form);
   const button = form.querySelector("[type=submit]");
+  const buttonHadFocus = document.activeElement === button;
   button.disabled = true;
   try {
     const response = await fetch(form.action, {
@@ -59,6 +60,9 @@ async function saveInPlace(event) {
     form.submit();
   } finally {
     button.disabled = false;
+    // Disabling the focused button sent the focus to the page: give it back, so a keyboard
+    // user stays in the form instead of starting again from the top.
+    if (buttonHadFocus && document.activeElement === document.body) button.focus();
   }
 }
 
