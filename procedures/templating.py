@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from procedures.vocabulary import (
     BLOCKERS,
+    CHANNELS,
     KINDS,
     ONLINE_STATUSES,
     ROLES,
@@ -101,6 +102,7 @@ def init_app(app: Flask) -> None:
         "role_label": ROLES,
         "verdict_label": VERDICTS,
         "online_label": ONLINE_STATUSES,
+        "channel_label": CHANNELS,
         "kind_label": KINDS,
         "applicant_label": APPLICANTS,
         "identity_label": IDENTITY_CHECKS,

@@ -20,6 +20,13 @@ ONLINE_STATUSES = {
     "other": _l("Other"),
     "partial": _l("Partly online"),
 }
+#: The channel codes the app knows; any other channel is free text and shown as written.
+CHANNELS = {
+    "pittari": _l("My Number Portal (Pittari Service)"),
+    "city_eapp": _l("City e-application service"),
+    "konbini": _l("Convenience-store issuance"),
+    "private": _l("Private service"),
+}
 #: Aligned with the national reasons-not-online codes (DOMAIN.md).
 BLOCKERS = {
     "law_change": _l("Law change needed"),

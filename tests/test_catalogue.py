@@ -300,3 +300,13 @@ def test_priority_list_match_filter(client, db_session):
     assert names_on(client, "/procedures?priority=matched") == ["児童手当の認定請求"]
     assert names_on(client, "/procedures?priority=suggested") == ["児童手当の現況届"]
     assert names_on(client, "/procedures?priority=none") == ["児童手当の現況届", "犬の登録申請"]
+
+
+def test_a_known_channel_code_is_shown_by_its_name_and_free_text_as_written(client, db_session):
+    division = add_division(db_session, "市民課")
+    known = add_procedure(db_session, division, "住民票の写しの交付", channel="konbini")
+    free = add_procedure(db_session, division, "犬の登録", channel="窓口とLINE")
+    add_user(db_session, "viewer", Role.viewer)
+    login(client, "viewer")
+    assert "<dd>コンビニ交付</dd>" in client.get(f"/procedures/{known.id}").get_data(as_text=True)
+    assert "<dd>窓口とLINE</dd>" in client.get(f"/procedures/{free.id}").get_data(as_text=True)

@@ -33,3 +33,14 @@ def test_hostile_names_survive_the_round_trip_without_becoming_formulas(
     runner.invoke(args=["export-inventory", "--output", str(path)])
     report = import_report(runner, path)
     assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 2)
+
+
+def test_hostile_names_without_a_code_are_found_again_by_their_name(runner, db_session, tmp_path):
+    division = add_division(db_session, "市民課")
+    add_procedure(db_session, division, "=1+1の届出")
+    add_procedure(db_session, division, "-の付く申請")
+    path = tmp_path / "inventory.xlsx"
+    runner.invoke(args=["export-inventory", "--output", str(path)])
+    report = import_report(runner, path)
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 2)
+    assert report["missing"] == 0
