@@ -154,6 +154,9 @@ def main() -> None:
 
     write_section("plan", plan_section(run_plan_benchmarks()))
     write_section("triage", triage_section(postgres_url_factory(postgres) if postgres else None))
+    from exports import main as exports_benchmark
+
+    exports_benchmark("make bench")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from procedures import create_app
 from procedures.catalogue import DivisionCache, name_key
 from procedures.cli import upgrade_schema
 from procedures.db import make_engine
+from procedures.import_jobs import wait_for_imports
 from procedures.models import Procedure, Role
 from procedures.users import create_user
 
@@ -63,7 +64,10 @@ def app(database_url):
     with app.app_context():
         upgrade_schema()
     yield app
-    app.extensions["engine"].dispose()
+    wait_for_imports(app)
+    for name in ("engine", "progress_engine"):
+        if app.extensions.get(name) is not None:
+            app.extensions[name].dispose()
 
 
 @pytest.fixture

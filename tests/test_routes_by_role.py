@@ -48,6 +48,8 @@ TABLE = [
     ("GET", "/imports/{batch}", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/imports/{batch}/mapping", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/imports/{batch}/commit", LOGIN, DENIED, DENIED, OK, OK),
+    ("GET", "/imports/{batch}/progress", LOGIN, DENIED, DENIED, OK, OK),
+    ("GET", "/imports/{batch}/progress.json", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/plan", LOGIN, OK, OK, OK, OK),
     ("GET", "/plan/2022", LOGIN, OK, OK, OK, OK),
     ("GET", "/plan/2022/export.xlsx", LOGIN, OK, OK, OK, OK),
@@ -68,8 +70,16 @@ TABLE = [
     ("POST", "/priority/suggestions", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/priority/matches/{match}/reject", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/missing", LOGIN, OK, OK, OK, OK),
+    ("GET", "/dashboard", LOGIN, OK, OK, OK, OK),
+    ("GET", "/dashboard/print", LOGIN, OK, OK, OK, OK),
+    ("GET", "/open-data.csv", LOGIN, OK, OK, OK, OK),
+    ("GET", "/open-data.json", LOGIN, OK, OK, OK, OK),
     ("POST", "/missing/{other}/keep", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/missing/{own}/retire", LOGIN, DENIED, OK, OK, OK),
+    ("GET", "/survey/", LOGIN, DENIED, OK, OK, OK),
+    ("GET", "/survey/2026/{own_division}.xlsx", LOGIN, DENIED, OK, OK, OK),
+    ("GET", "/survey/2026/{other_division}.xlsx", LOGIN, DENIED, DENIED, OK, OK),
+    ("GET", "/survey/2026/all.zip", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/admin/users", LOGIN, DENIED, DENIED, DENIED, OK),
     ("POST", "/admin/users", LOGIN, DENIED, DENIED, DENIED, OK),
     # Last: it ends the session.
@@ -82,7 +92,10 @@ def test_the_table_covers_every_route_of_the_app(app):
     covered = set()
     for method, url, *_expected in TABLE:
         adapter = app.url_map.bind("localhost")
-        endpoint, _args = adapter.match(url.format(own=1, other=2, batch=1, match=1), method=method)
+        endpoint, _args = adapter.match(
+            url.format(own=1, other=2, batch=1, match=1, own_division=1, other_division=2),
+            method=method,
+        )
         covered.add((endpoint, method))
     served = {
         (rule.endpoint, method)
@@ -121,7 +134,14 @@ def city(db_session):
     )
     db_session.commit()
     match = db_session.exec(select(PriorityMatch)).one()
-    return {"own": own.id, "other": other.id, "batch": batch.id, "match": match.id}
+    return {
+        "own": own.id,
+        "other": other.id,
+        "batch": batch.id,
+        "match": match.id,
+        "own_division": own_division,
+        "other_division": other_division,
+    }
 
 
 def outcome(response) -> object:
