@@ -635,70 +635,74 @@ _EXTRA_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> None:
     connection = session.connection()
     table = Procedure.__table__
-    insert_rows = bulk_inserter(connection, table, _INSERT_COLUMNS)
+    # New divisions first: PostgreSQL's COPY below allows no other statement until it ends.
+    division_ids = {
+        (division, department): divisions.division_id(division, department or None)
+        for division, department in {(row[1], row[2]) for row in plan.new_rows}
+    }
     stamp = _bind_value(connection, table.c.created_at, now)
     defaults = [_INSERT_DEFAULTS.get(name) for name in IMPORTED_FIELDS]
     encode = _EXTRA_JSON.encode
-    for start in range(0, len(plan.new_rows), BATCH_SIZE):
-        chunk = []
+
+    def batches() -> Iterator[list[tuple]]:
         # Tuples straight to the driver, built a batch at a time: no ORM object, no SQLAlchemy
         # parameter processing per row, and no list of 75,000 dicts held at once.
-        for row, division, department in plan.new_rows[start : start + BATCH_SIZE]:
-            values = stored_values(row.values)
-            get = values.get
-            chunk.append(
-                (
-                    *[
-                        get(name, default)
-                        for name, default in zip(IMPORTED_FIELDS, defaults, strict=True)
-                    ],
-                    encode(row.extra) if row.extra else None,
-                    name_key(values["name"]),
-                    divisions.division_id(division, department or None),
-                    Lifecycle.active.value,
-                    batch_id,
-                    1,
-                    stamp,
-                    stamp,
+        for start in range(0, len(plan.new_rows), BATCH_SIZE):
+            chunk = []
+            for row, division, department in plan.new_rows[start : start + BATCH_SIZE]:
+                values = stored_values(row.values)
+                get = values.get
+                chunk.append(
+                    (
+                        *[
+                            get(name, default)
+                            for name, default in zip(IMPORTED_FIELDS, defaults, strict=True)
+                        ],
+                        encode(row.extra) if row.extra else None,
+                        name_key(values["name"]),
+                        division_ids[(division, department)],
+                        Lifecycle.active.value,
+                        batch_id,
+                        1,
+                        stamp,
+                        stamp,
+                    )
                 )
-            )
-        insert_rows(chunk)
-        tick(len(chunk))
+            yield chunk
+            tick(len(chunk))  # the batch is written once the next one is asked for
+
+    bulk_insert(connection, table, _INSERT_COLUMNS, batches())
     if plan.new_rows:
         # One INSERT ... SELECT writes every creation's audit entry, found by its batch.
         _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
 
 
-def bulk_inserter(connection, table, columns: tuple[str, ...]) -> Callable[[list[tuple]], None]:
-    """Return a function inserting a batch of value tuples with one statement.
+def bulk_insert(
+    connection, table, columns: tuple[str, ...], batches: Iterable[list[tuple]]
+) -> None:
+    """Insert batches of value tuples: one COPY on PostgreSQL, one executemany per batch else.
 
-    PostgreSQL takes each batch through COPY, SQLite through one executemany. Both go to the
-    database driver as they are: values must already be in the form the driver takes (see
-    _bind_value for the ones SQLAlchemy would convert).
+    On PostgreSQL the single COPY streams: the server stores rows while the next batch is being
+    built. The values go to the database driver as they are, so they must already be in the
+    form the driver takes (see _bind_value for the ones SQLAlchemy would convert).
     """
     quote = connection.dialect.identifier_preparer.quote
     column_list = ", ".join(quote(name) for name in columns)
     if connection.dialect.name == "postgresql":
-        copy_statement = f"COPY {quote(table.name)} ({column_list}) FROM STDIN"
-
-        def copy_rows(rows: list[tuple]) -> None:
-            cursor = connection.connection.dbapi_connection.cursor()
-            with cursor.copy(copy_statement) as copy:
-                for row in rows:
+        cursor = connection.connection.dbapi_connection.cursor()
+        with cursor.copy(f"COPY {quote(table.name)} ({column_list}) FROM STDIN") as copy:
+            for batch in batches:
+                for row in batch:
                     copy.write_row(row)
-
-        return copy_rows
+        return
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     statement = (
         f"INSERT INTO {quote(table.name)} ({column_list}) "
         f"VALUES ({', '.join([marker] * len(columns))})"
     )
-
-    def insert_rows(rows: list[tuple]) -> None:
-        if rows:
-            connection.exec_driver_sql(statement, rows)
-
-    return insert_rows
+    for batch in batches:
+        if batch:
+            connection.exec_driver_sql(statement, batch)
 
 
 def _bind_value(connection, column, value: Any) -> Any:
@@ -821,26 +825,26 @@ _AUDIT_COLUMNS = (
 
 
 def _audit(connection, events: list[dict[str, Any]], *, batch_id, user_id, now) -> None:
-    """Insert audit events with one executemany statement per batch."""
+    """Insert audit events in batches (see bulk_insert)."""
     table = AuditEvent.__table__
-    insert_rows = bulk_inserter(connection, table, _AUDIT_COLUMNS)
     stamp = _bind_value(connection, table.c.at, now)
-    for start in range(0, len(events), BATCH_SIZE):
-        insert_rows(
-            [
-                (
-                    event["procedure_id"],
-                    batch_id,
-                    user_id,
-                    event["action"],
-                    event["field"],
-                    event["old_value"],
-                    event["new_value"],
-                    stamp,
-                )
-                for event in events[start : start + BATCH_SIZE]
-            ]
-        )
+    batches = (
+        [
+            (
+                event["procedure_id"],
+                batch_id,
+                user_id,
+                event["action"],
+                event["field"],
+                event["old_value"],
+                event["new_value"],
+                stamp,
+            )
+            for event in events[start : start + BATCH_SIZE]
+        ]
+        for start in range(0, len(events), BATCH_SIZE)
+    )
+    bulk_insert(connection, table, _AUDIT_COLUMNS, batches)
 
 
 def store_batch(
