@@ -388,6 +388,7 @@ def compare_rows(
     existing = _load_existing(session, known_ids)
     by_code = {(item["division_id"], item["code"]): item for item in existing if item["code"]}
     by_name = {(item["division_id"], item["name_key"]): item for item in existing}
+    by_id = {item["id"]: item for item in existing}
     seen: set[int] = set()
     seen_keys: set[tuple] = set()
     plan = _Plan()
@@ -399,7 +400,9 @@ def compare_rows(
                 outcome.errors.append(_row_problem(row, "duplicate_row", {"name": key[1]}))
                 continue
             seen_keys.add(key)
-            match = _match(row, division_id, by_code, by_name)
+            match = _by_system_id(row, division_id, by_id) or _match(
+                row, division_id, by_code, by_name
+            )
             if match is None or match["id"] in seen:
                 plan.new_rows.append((row, division, row.values.get("department")))
                 outcome.changes.append_new(row, division)
@@ -423,6 +426,28 @@ def compare_rows(
     outcome.updated = len(plan.updates)
     outcome.missing = len(plan.missing_ids)
     return plan
+
+
+#: The survey workbook's column of the procedure's own id (procedures.survey), as written in
+#: Japanese or in English.
+SYSTEM_ID_HEADERS = ("システムID", "System ID")
+
+
+def _system_id(row: ParsedRow) -> int | None:
+    for header in SYSTEM_ID_HEADERS:
+        value = row.extra.get(header, "").strip()
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def _by_system_id(row: ParsedRow, division_id: int | None, by_id: dict) -> dict | None:
+    """Find a returned survey row's procedure by its id, even if renamed since the survey."""
+    ident = _system_id(row)
+    candidate = by_id.get(ident) if ident is not None else None
+    if candidate is not None and candidate["division_id"] == division_id:
+        return candidate
+    return None
 
 
 def _name_of(row: ParsedRow) -> str:
@@ -458,6 +483,11 @@ def _compare_row(
     row: ParsedRow, match: dict, division: str, plan: _Plan, outcome: ImportOutcome
 ) -> None:
     values = stored_values(row.values)
+    if _system_id(row) is not None:
+        # A survey row: its code and name are context the division could not change; the
+        # DX office may have renamed or recoded the procedure since, and that stands.
+        values.pop("name", None)
+        values.pop("code", None)
     if values.get("annual_volume") == match["annual_volume"] and not values.get(
         "volume_is_estimate", True
     ):
