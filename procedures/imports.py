@@ -410,8 +410,11 @@ def compare_rows(
             seen.add(match["id"])
             _compare_row(row, match, division, plan, outcome)
     division_names = {ident: name for name, ident in divisions.items()}
+    # A returned survey lists every procedure its division had when it was made (its rows
+    # cannot be deleted): one absent from it was added since, not dropped by the division.
+    from_survey = any(_system_id(rows[0]) is not None for rows in rows_by_division.values())
     for item in existing:
-        if item["id"] not in seen and item["lifecycle"] == Lifecycle.active:
+        if item["id"] not in seen and item["lifecycle"] == Lifecycle.active and not from_survey:
             plan.missing_ids.append(item["id"])
             outcome.changes.append(
                 RowChange(
