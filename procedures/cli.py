@@ -115,8 +115,9 @@ def load_demo_command() -> None:
 @click.option("--division", "division_name", help="Division for rows that do not name one.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--user", "login", help="The user the audit log names for this import.")
 def import_inventory_command(
-    path: Path, division_name: str | None, dry_run: bool, as_json: bool
+    path: Path, division_name: str | None, dry_run: bool, as_json: bool, login: str | None
 ) -> None:
     """Import an inventory file; exit 1 with the reason when the file is refused."""
     from procedures.imports import ImportChanged, import_file
@@ -128,6 +129,7 @@ def import_inventory_command(
         click.echo(f"reading {path.name} …", err=True)
     try:
         with db.session_scope() as session:
+            user_id = _user_id_or_exit(session, login)
             returned = _recognise_survey(session, content)
             if returned:
                 division_name = returned.division_name
@@ -137,12 +139,13 @@ def import_inventory_command(
                 file_name=path.name,
                 division_name=division_name,
                 dry_run=dry_run,
+                user_id=user_id,
                 progress=bar.update if bar else None,
                 # A survey workbook is read with its own columns, without a mapping step.
                 mapping=returned.mapping if returned else None,
             )
             if returned and outcome.committed:
-                _record_survey_answer(session, outcome.batch_id)
+                _record_survey_answer(session, outcome.batch_id, user_id)
     except ImportChanged:
         # Raised inside the transaction: session_scope has rolled everything back.
         click.echo(
@@ -189,14 +192,25 @@ def _recognise_survey(session, content: bytes):
     return returned
 
 
-def _record_survey_answer(session, batch_id: int | None) -> None:
+def _user_id_or_exit(session, login: str | None) -> int | None:
+    """Return the id of the user named by --user; exit 1 when there is none of that login."""
+    if login is None:
+        return None
+    user_id = session.execute(select(User.id).where(User.login == login)).scalar()
+    if user_id is None:
+        click.echo(f"refused: there is no user {login!r}; create it with create-user", err=True)
+        sys.exit(1)
+    return user_id
+
+
+def _record_survey_answer(session, batch_id: int | None, user_id: int | None) -> None:
     """Mark the survey's division answered by the committed import."""
     from procedures import survey
     from procedures.models import ImportBatch
 
     batch = session.get(ImportBatch, batch_id)
     if batch is not None:
-        survey.record_answer(session, batch=batch, user_id=None)
+        survey.record_answer(session, batch=batch, user_id=user_id)
 
 
 class TerminalProgress:

@@ -11,6 +11,7 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from procedures.models import Role, User
+from tests.conftest import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -213,3 +214,17 @@ def test_summary_through_the_real_command_line(app, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["procedures"] == 0
+
+
+def test_an_import_names_the_user_given_in_the_audit_log(runner, db_session, tmp_path):
+    from procedures.models import AuditEvent
+
+    add_user(db_session, "suzuki", Role.dx_office)
+    path = small_inventory(tmp_path / "i.xlsx", [["市民課", "転入届", "500", "要"]])
+    unknown = runner.invoke(args=["import-inventory", str(path), "--user", "nobody"])
+    assert unknown.exit_code == 1
+    assert "refused: there is no user 'nobody'; create it with create-user" in unknown.output
+    assert runner.invoke(args=["import-inventory", str(path), "--user", "suzuki"]).exit_code == 0
+    suzuki = db_session.exec(select(User).where(User.login == "suzuki")).one()
+    events = db_session.exec(select(AuditEvent.action, AuditEvent.user_id)).all()
+    assert events == [("create", suzuki.id)]
