@@ -48,6 +48,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
+from importers.headers import column_letter  # noqa: E402 - after the path is set
+from tests.importers.importer_fixtures import ods, ods_cell, ods_row  # noqa: E402
+
 SEED_ROWS = 30
 OK_CLASSES = ("imported", "refused")
 BUG_CLASSES = ("exception", "accounting", "timeout", "memory", "died")
@@ -124,60 +127,15 @@ def _xls(sheets: dict[str, list[list[Any]]]) -> bytes:
     return out.getvalue()
 
 
-_ODS_NS = (
-    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"'
-)
-
-
-def _ods_cell(value: Any) -> str:
-    if value is None or value == "":
-        return "<table:table-cell/>"
-    if isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, int | float):
-        return (
-            f'<table:table-cell office:value-type="float" office:value="{value}">'
-            f"<text:p>{value}</text:p></table:table-cell>"
-        )
-    return (
-        f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}'
-        "</text:p></table:table-cell>"
-    )
-
-
 def _ods(sheets: dict[str, list[list[Any]]]) -> bytes:
-    body = "".join(
-        f'<table:table table:name="{escape(name)}">'
-        + "".join(
-            "<table:table-row>" + "".join(map(_ods_cell, row)) + "</table:table-row>"
-            for row in rows
-        )
-        + "</table:table>"
-        for name, rows in sheets.items()
-    )
-    content = (
-        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS}>'
-        f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body>"
-        "</office:document-content>"
-    )
-    manifest = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
-        'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
-        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-        "</manifest:manifest>"
-    )
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet"
-        )
-        archive.writestr("content.xml", content)
-        archive.writestr("META-INF/manifest.xml", manifest)
-    return out.getvalue()
+    def cell(value: Any) -> str:
+        if value == "":
+            value = None
+        elif isinstance(value, bool):
+            value = str(value)
+        return ods_cell(value)
+
+    return ods({name: [ods_row(*map(cell, row)) for row in rows] for name, rows in sheets.items()})
 
 
 def make_seeds() -> dict[str, bytes]:
@@ -517,15 +475,6 @@ def _xml_safe(value: Any) -> Any:
     return value
 
 
-def _col(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _raw_cell(ref: str, value: Any) -> str:
     """One worksheet cell written as raw XML, so that anything can be put in it."""
     if value is None:
@@ -552,7 +501,7 @@ def _raw_xlsx(rows: list[list[Any]], rng: random.Random) -> bytes:
     cells = []
     last_col = 0
     for r, row in enumerate(rows):
-        parts = [_raw_cell(f"{_col(c)}{r + 1}", v) for c, v in enumerate(row)]
+        parts = [_raw_cell(f"{column_letter(c)}{r + 1}", v) for c, v in enumerate(row)]
         last_col = max(last_col, len(row))
         cells.append(f'<row r="{r + 1}">{"".join(parts)}</row>')
     merges = ""
@@ -561,7 +510,8 @@ def _raw_xlsx(rows: list[list[Any]], rng: random.Random) -> bytes:
         for _ in range(rng.randint(1, 4)):
             r0 = rng.randrange(1, len(rows) + 1)
             c0 = rng.randrange(max(1, last_col))
-            ranges.append(f"{_col(c0)}{r0}:{_col(c0 + rng.randrange(3))}{r0 + rng.randrange(40)}")
+            last = column_letter(c0 + rng.randrange(3))
+            ranges.append(f"{column_letter(c0)}{r0}:{last}{r0 + rng.randrange(40)}")
         merges = (
             f'<mergeCells count="{len(ranges)}">'
             + "".join(f'<mergeCell ref="{x}"/>' for x in ranges)
@@ -570,7 +520,7 @@ def _raw_xlsx(rows: list[list[Any]], rng: random.Random) -> bytes:
     sheet = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f'<dimension ref="A1:{_col(max(0, last_col - 1))}{len(rows)}"/>'
+        f'<dimension ref="A1:{column_letter(max(0, last_col - 1))}{len(rows)}"/>'
         f"<sheetData>{''.join(cells)}</sheetData>{merges}</worksheet>"
     )
     return _package_xlsx(sheet.encode("utf-8", "surrogateescape"))
