@@ -732,6 +732,10 @@ def without_instruction_warnings(content: bytes, warnings: list[Any]) -> list[An
     ]
 
 
+def _some_names(names: list[str]) -> str:
+    return "、".join(names[:3]) + ("…" if len(names) > 3 else "")
+
+
 def recognised_messages(survey: SurveyFile) -> list[tuple[str, str]]:
     """Tell the person which survey the upload is, and what changed since it was made.
 
@@ -754,12 +758,12 @@ def recognised_messages(survey: SurveyFile) -> list[tuple[str, str]]:
             (
                 _(
                     "%(count)d procedures were renamed or given another code since this "
-                    "workbook was made (%(names)s). Importing it would change them back: "
-                    "download a new workbook and copy the answers into it.",
+                    "workbook was made (%(names)s). Their rows are found by the system ID and "
+                    "keep the new name and code.",
                     count=len(renamed),
-                    names="、".join(renamed[:3]) + ("…" if len(renamed) > 3 else ""),
+                    names=_some_names(renamed),
                 ),
-                "warning",
+                "info",
             )
         )
     if added:
@@ -767,12 +771,12 @@ def recognised_messages(survey: SurveyFile) -> list[tuple[str, str]]:
             (
                 _(
                     "%(count)d procedures were added since this workbook was made (%(names)s). "
-                    "They are not in it, so the import would mark them missing: download a new "
-                    "workbook and copy the answers into it.",
+                    "They are not in it and stay as they are; ask about them in next year's "
+                    "workbook or edit them directly.",
                     count=len(added),
-                    names="、".join(added[:3]) + ("…" if len(added) > 3 else ""),
+                    names=_some_names(added),
                 ),
-                "warning",
+                "info",
             )
         )
     return messages

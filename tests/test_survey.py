@@ -418,7 +418,7 @@ def test_the_command_line_imports_a_returned_survey_and_marks_it_answered(
     assert survey.answered_at is not None and survey.answer_batch_id is not None
 
 
-def test_a_workbook_older_than_a_rename_or_a_new_procedure_is_flagged(client, db_session, city):
+def test_a_workbook_older_than_a_rename_or_a_new_procedure_keeps_both(client, db_session, city):
     login(client, "office")
     workbook = workbook_of(download(client, city["shimin"]))
     juminhyo = db_session.get(Procedure, city["juminhyo"])
@@ -429,9 +429,13 @@ def test_a_workbook_older_than_a_rename_or_a_new_procedure_is_flagged(client, db
     preview = client.get(upload(client, saved(workbook)).headers["Location"]).get_data(as_text=True)
     assert (
         "この調査票の作成後に、1件の手続の名称またはコードが変更されています"
-        "（住民票の写し等の交付申請）。" in preview
+        "（住民票の写し等の交付申請）。システムIDで照合するため、新しい名称とコードはそのまま"
+        "残ります。" in preview
     )
-    assert "この調査票の作成後に、1件の手続が追加されています（印鑑登録申請）。" in preview
+    assert (
+        "この調査票の作成後に、1件の手続が追加されています（印鑑登録申請）。"
+        "調査票に載っていないため、そのまま変わりません。" in preview
+    )
     # The row is found by its system id and the office's rename stands, and the procedure
     # added since is not flagged missing: nothing to change at all.
     assert preview_changes(preview) == {}
