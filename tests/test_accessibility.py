@@ -533,6 +533,8 @@ def test_dx_office_triages_a_procedure_with_the_keyboard_alone(
     assert skip["text"] == "本文へ移動"
     assert page.locator("a.skip-link").bounding_box()["y"] >= 0
     keyboard.press("Enter")
+    # The browser follows the in-page link on its own schedule: wait for it, then check.
+    page.wait_for_function("location.hash === '#main'", timeout=5000)
     assert page.url.endswith("#main")
     assert tab_to(page, "#login", limit=1)["tag"] == "input"
     keyboard.type("dx_office")
