@@ -167,14 +167,10 @@ def main(command: str = "python bench/exports.py") -> list[str]:
     results = [measure(f"sqlite:///{tempfile.mkdtemp()}/exports.sqlite", "SQLite")]
     postgres = os.environ.get("BENCH_POSTGRES_URL")
     if postgres:
-        from load import drop_schema
-        from run import postgres_url_factory
+        from run import scratch_postgres
 
-        url = postgres_url_factory(postgres)()
-        try:
+        with scratch_postgres(postgres) as url:
             results.append(measure(url, "PostgreSQL"))
-        finally:
-            drop_schema(postgres, url.rsplit("search_path%3D", 1)[1])
     lines = section(results, command)
     replace_section("exports", lines)
     print("\n".join(lines), flush=True)

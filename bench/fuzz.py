@@ -750,28 +750,6 @@ def _scratch_app():
     return lambda: Session(db.engine(), expire_on_commit=False)
 
 
-def _postgres_schema(base_url: str) -> tuple[str, str]:
-    """Make a fresh schema on a PostgreSQL database; return its URL and name."""
-    from sqlalchemy import text
-
-    from procedures.db import make_engine
-
-    schema = f"fuzz_{int(time.time() * 1000)}"
-    with make_engine(base_url).begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}options=-csearch_path%3D{schema}", schema
-
-
-def _drop_schema(base_url: str, schema: str) -> None:
-    from sqlalchemy import text
-
-    from procedures.db import make_engine
-
-    with make_engine(base_url).begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-
 class Runner:
     """A worker process that is replaced when it hangs or dies."""
 
@@ -930,9 +908,13 @@ def main() -> None:
     }
     mutate = Mutator(seeds, seed_rows)
     parse_runner = Runner(args.memory_mb, args.timeout, "parse")
-    schema = None
+    database = contextlib.ExitStack()  # a scratch PostgreSQL schema, dropped at the end
     if args.postgres:
-        os.environ["FUZZ_DATABASE_URL"], schema = _postgres_schema(args.postgres)
+        from run import scratch_postgres
+
+        os.environ["FUZZ_DATABASE_URL"] = database.enter_context(
+            scratch_postgres(args.postgres, "fuzz")
+        )
     app_runner = Runner(args.memory_mb, args.timeout, "app")
 
     # the seeds themselves must import: a seed refused would make the mutations meaningless
@@ -993,8 +975,7 @@ def main() -> None:
     finally:
         parse_runner.close()
         app_runner.close()
-        if schema is not None:
-            _drop_schema(args.postgres, schema)
+        database.close()
 
     lines = section(args, seed, seeds, seed_outcomes, total, elapsed, counts, by_path, refusals,
                     bugs, kinds, bare_rate)  # fmt: skip

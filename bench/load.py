@@ -289,18 +289,6 @@ def section(results: list[dict]) -> list[str]:
     return lines
 
 
-def drop_schema(base_url: str, schema: str) -> None:
-    """Drop the scratch schema: 75,000 procedures are too many to leave behind each run."""
-    from sqlalchemy import text
-
-    from procedures.db import make_engine
-
-    engine = make_engine(base_url)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
-
-
 def main() -> None:
     """Measure SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set; write the section."""
     from triage import NATIONAL
@@ -310,13 +298,10 @@ def main() -> None:
     results = [run(f"sqlite:///{tempfile.mkdtemp()}/load.sqlite", "SQLite")]
     postgres = os.environ.get("BENCH_POSTGRES_URL")
     if postgres:
-        from run import postgres_url_factory
+        from run import scratch_postgres
 
-        url = postgres_url_factory(postgres)()
-        try:
+        with scratch_postgres(postgres) as url:
             results.append(run(url, "PostgreSQL"))
-        finally:
-            drop_schema(postgres, url.rsplit("search_path%3D", 1)[1])
     lines = section(results)
     replace_section("load", lines)
     print("\n".join(lines), flush=True)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from report import machine_line, replace_section
@@ -93,7 +95,7 @@ def sqlite_url() -> str:
     return f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
 
 
-def postgres_url_factory(base_url: str):
+def postgres_url_factory(base_url: str, prefix: str = "bench"):
     """Return a function that makes a fresh schema per run on the given PostgreSQL database."""
     from sqlalchemy import text
 
@@ -101,13 +103,34 @@ def postgres_url_factory(base_url: str):
     from procedures.db import make_engine
 
     def fresh() -> str:
-        schema = f"bench_{int(time.time() * 1000)}"
-        with make_engine(base_url).begin() as connection:
+        schema = f"{prefix}_{int(time.time() * 1000)}"
+        engine = make_engine(base_url)
+        with engine.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
         separator = "&" if "?" in base_url else "?"
         return f"{base_url}{separator}options=-csearch_path%3D{schema}"
 
     return fresh
+
+
+@contextmanager
+def scratch_postgres(base_url: str, prefix: str = "bench") -> Iterator[str]:
+    """Yield the URL of a fresh schema on a PostgreSQL database; drop the schema afterwards."""
+    from sqlalchemy import text
+
+    from procedures.db import make_engine
+
+    url = postgres_url_factory(base_url, prefix)()
+    try:
+        yield url
+    finally:
+        # 75,000 procedures are too many to leave behind each run.
+        engine = make_engine(base_url)
+        with engine.begin() as connection:
+            schema = url.rsplit("search_path%3D", 1)[1]
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
 
 
 def import_section(results: list[dict]) -> list[str]:

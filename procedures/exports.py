@@ -266,7 +266,7 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     last_row = header_row + max(len(rows), 1)
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
     sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{last_row}"
-    _print_setup(sheet, header_row)
+    print_on_a4(sheet, header_row=header_row)
     _summary_sheet(workbook, rows, title)
     return _save(workbook)
 
@@ -279,9 +279,12 @@ def _write_header(sheet, row: int, headers: list[str]) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="center")
 
 
-def _print_setup(sheet, header_row: int) -> None:
-    sheet.print_title_rows = f"{header_row}:{header_row}"
-    sheet.page_setup.orientation = "landscape"
+def print_on_a4(sheet, *, header_row: int | None = None, landscape: bool = True) -> None:
+    """Print a sheet on A4, one page wide, with its header row repeated on every page."""
+    if header_row is not None:
+        sheet.print_title_rows = f"{header_row}:{header_row}"
+    if landscape:
+        sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
@@ -314,7 +317,7 @@ def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> Non
         row_number += 3
     for column, width in zip("ABC", (24, 12, 16), strict=True):
         sheet.column_dimensions[column].width = width
-    _print_setup(sheet, 3)
+    print_on_a4(sheet, header_row=3)
 
 
 #: CSV encodings offered: Excel opens UTF-8 with a BOM correctly; CP932 for older systems.

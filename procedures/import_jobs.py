@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from sqlalchemy import update
 
 from procedures import db, progress, survey
-from procedures.imports import ImportChanged, commit_batch
+from procedures.imports import ImportChanged, ImportOutcome, commit_batch
 from procedures.models import ImportBatch
 
 logger = logging.getLogger(__name__)
@@ -51,34 +51,41 @@ def wait_for_imports(app: Flask, timeout: float = 60) -> None:
     threads.clear()
 
 
+def commit_and_record(session, *, batch_id: int, user_id: int, progress=None) -> ImportOutcome:
+    """Import a previewed batch and, when it lands, mark its survey answered; caller commits."""
+    outcome = commit_batch(session, batch_id=batch_id, user_id=user_id, progress=progress)
+    if outcome.committed:
+        survey.record_answer(session, batch=session.get(ImportBatch, batch_id), user_id=user_id)
+    return outcome
+
+
 def _run_commit(app: Flask, batch_id: int, user_id: int) -> None:
     with app.app_context():
         session = db.session()
         try:
-            outcome = commit_batch(
+            outcome = commit_and_record(
                 session,
                 batch_id=batch_id,
                 user_id=user_id,
                 progress=lambda phase, done, total: progress.report(batch_id, phase, done, total),
             )
             if not outcome.committed:
-                session.rollback()
-                _back_to_preview(batch_id)
-                progress.fail(batch_id, "duplicate" if outcome.duplicate_of else "refused")
+                _refuse(session, batch_id, "duplicate" if outcome.duplicate_of else "refused")
                 return
-            survey.record_answer(session, batch=session.get(ImportBatch, batch_id), user_id=user_id)
             db.commit()
             progress.finish(batch_id)
         except ImportChanged:
-            session.rollback()
-            _back_to_preview(batch_id)
-            progress.fail(batch_id, "changed_meanwhile")
+            _refuse(session, batch_id, "changed_meanwhile")
         except Exception:
-            # Nothing of the import was committed; the batch can be confirmed again.
             logger.exception("import of batch %s failed", batch_id)
-            session.rollback()
-            _back_to_preview(batch_id)
-            progress.fail(batch_id, "failed")
+            _refuse(session, batch_id, "failed")
+
+
+def _refuse(session, batch_id: int, error: str) -> None:
+    """Nothing of the import stays; the batch can be confirmed again, and progress says why."""
+    session.rollback()
+    _back_to_preview(batch_id)
+    progress.fail(batch_id, error)
 
 
 def _back_to_preview(batch_id: int) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from procedures.catalogue import blockers_from_column, name_key
-from procedures.exports import neutralise
+from procedures.exports import neutralise, print_on_a4
 from procedures.imports import unquote_formula
 from procedures.models import (
     Department,
@@ -308,12 +308,7 @@ def survey_workbook(
     sheet.protection.autoFilter = False
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    print_on_a4(sheet, header_row=HEADER_ROW)
     _instructions_sheet(workbook, fiscal_year=fiscal_year, title=title, language=language)
     workbook.security = WorkbookProtection(lockStructure=True)
     _mark(workbook, fiscal_year=fiscal_year, division_id=division_id, city=city)
@@ -448,10 +443,7 @@ def _instructions_sheet(workbook: Workbook, *, fiscal_year: int, title: str, lan
         if font is not None:
             cell.font = font
     sheet.column_dimensions["A"].width = 90
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    print_on_a4(sheet, landscape=False)
     sheet.protection.sheet = True
 
 

@@ -28,7 +28,6 @@ from procedures.imports import (
     ImportChanged,
     analyse_file,
     batch_mapping,
-    commit_batch,
     store_batch,
 )
 from procedures.messages import problem_text
@@ -219,7 +218,7 @@ def commit(batch_id: int):
         import_jobs.start_commit(batch, current_user.id)
         return redirect(url_for("imports.progress_page", batch_id=batch_id))
     try:
-        outcome = commit_batch(session, batch_id=batch_id, user_id=current_user.id)
+        outcome = import_jobs.commit_and_record(session, batch_id=batch_id, user_id=current_user.id)
     except ImportChanged:
         session.rollback()
         flash(CHANGED_MEANWHILE, "error")
@@ -227,7 +226,9 @@ def commit(batch_id: int):
     if outcome.duplicate_of is not None:
         flash(_("This exact file was imported before. Nothing was changed."), "warning")
         return redirect(url_for("imports.show", batch_id=outcome.duplicate_of))
-    survey.record_answer(session, batch=batch, user_id=current_user.id)
+    if not outcome.committed:  # the stored file can no longer be read as it was
+        flash(problem_text(outcome.refused), "error")
+        return redirect(url_for("imports.show", batch_id=batch_id))
     db.commit()
     flash(
         _(
