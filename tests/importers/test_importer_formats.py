@@ -271,3 +271,52 @@ def test_utf8_csv_with_a_damaged_byte_is_read_as_utf8_with_a_warning():
 def test_a_list_of_names_only_is_an_inventory():
     inventory = parse_inventory(F.xlsx({"一覧": [["手続名"], ["転入届"], ["転出届"]]}), "a.xlsx")
     assert [r.values for r in inventory.rows()] == [{"name": "転入届"}, {"name": "転出届"}]
+
+
+def _calamine_both_ways(content: bytes) -> list[tuple[list, list]]:
+    """Return, per sheet, our rows and python-calamine's own to_python rows."""
+    import io
+
+    import python_calamine
+
+    from importers.readers import sheet_rows
+
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
+    pairs = []
+    for name in book.sheet_names:
+        sheet = book.get_sheet_by_name(name)
+        pairs.append((sheet_rows(sheet), sheet.to_python(skip_empty_area=False)))
+    return pairs
+
+
+def test_sheet_read_row_by_row_keeps_the_blank_rows_and_columns_before_the_table():
+    content = F.xlsx(
+        {
+            "offset": [[], [], [None, None, "手続名", "担当課"], [None, None, "閲覧", 1.0]],
+            "from_a1": [["手続名", True], ["閲覧", 1]],
+            "empty": [],
+        }
+    )
+    pairs = _calamine_both_ways(content)
+    assert [ours for ours, _ in pairs] == [
+        [["", "", "", ""], ["", "", "", ""], ["", "", "手続名", "担当課"], ["", "", "閲覧", 1.0]],
+        [["手続名", True], ["閲覧", 1.0]],
+        [],
+    ]
+    assert all(ours == theirs for ours, theirs in pairs)
+    # True and 1.0 are equal keys: sharing repeated texts must not turn one into the other.
+    assert [type(v) for v in pairs[1][0][0] + pairs[1][0][1]] == [str, bool, str, float]
+
+
+def test_ods_sheet_read_row_by_row_matches_the_whole_sheet_read():
+    content = F.ods(
+        {
+            "表": [
+                F.ods_row(F.ods_cell(None), F.ods_cell(None)),
+                F.ods_row(F.ods_cell(None), F.ods_cell("手続名"), F.ods_cell("件数")),
+                F.ods_row(F.ods_cell(None), F.ods_cell("閲覧"), F.ods_cell(3)),
+            ]
+        }
+    )
+    ((ours, theirs),) = _calamine_both_ways(content)
+    assert ours == theirs == [["", "", ""], ["", "手続名", "件数"], ["", "閲覧", 3.0]]
