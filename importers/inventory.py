@@ -28,16 +28,19 @@ from importers.headers import (
 from importers.messages import MESSAGES, SEVERITY_ERROR, SEVERITY_WARNING
 from importers.readers import RawSheet, read_workbook
 from importers.results import (
+    ABSENT,
     ColumnMapping,
     InventoryRefused,
     ParsedInventory,
     ParsedRow,
     Problem,
     ReadLimits,
+    RowTable,
     SheetResult,
 )
 
 __all__ = [
+    "ABSENT",
     "FIELDS",
     "MESSAGES",
     "ColumnMapping",
@@ -46,6 +49,7 @@ __all__ = [
     "ParsedRow",
     "Problem",
     "ReadLimits",
+    "RowTable",
     "SheetResult",
     "header_signature",
     "parse_inventory",
@@ -640,9 +644,23 @@ def _read_rows(
         )
     else:
         extra_dicts = (dict() for _ in range(count))
-    result_rows = list(map(ParsedRow, repeat(sheet, count), numbers, value_dicts, extra_dicts))
-    for position in implied:
-        result_rows[position].values["visit_required"] = True
+    table = RowTable(dict(zip(keys, lists, strict=True)), extra_headers, extra_texts)
+    result_rows = list(
+        map(
+            ParsedRow,
+            repeat(sheet, count),
+            numbers,
+            value_dicts,
+            extra_dicts,
+            repeat(table, count),
+            range(count),
+        )
+    )
+    if implied:
+        visits = [ABSENT] * count
+        for position in implied:
+            result_rows[position].values["visit_required"] = visits[position] = True
+        table.fields["visit_required"] = visits
 
     # 9. the same procedure listed twice
     duplicates: list[tuple[int, int, str, str]] = []

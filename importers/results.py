@@ -77,6 +77,23 @@ class ColumnMapping:
     samples: list[str] = dataclasses.field(default_factory=list)  # up to 3 non-empty values as text
 
 
+#: In a RowTable column: the sheet says nothing of this field for this row (not even blank).
+ABSENT: Any = type("Absent", (), {"__repr__": lambda _self: "ABSENT"})()
+
+
+@dataclass(slots=True)
+class RowTable:
+    """The accepted rows of one sheet column by column, as the parser built them.
+
+    Writing tens of thousands of new procedures reads these columns instead of taking every
+    row's dictionaries apart again. A row's position is its index in every column.
+    """
+
+    fields: dict[str, list[Any]]  # canonical field -> value of each row (or ABSENT)
+    extra_headers: list[str]  # unmapped columns' headers (unique)
+    extra_columns: list[list[str]]  # their cell texts, "" when blank
+
+
 @dataclass(slots=True)
 class ParsedRow:
     """One accepted procedure."""
@@ -85,6 +102,8 @@ class ParsedRow:
     row: int  # Excel row number (CSV: line number of the record)
     values: dict[str, Any]  # canonical field -> normalised value
     extra: dict[str, str]  # unmapped columns: header -> cell text (non-empty only)
+    table: RowTable | None = None  # the same values by column (rows made by the parser)
+    position: int = -1  # this row's index in the table's columns
 
 
 @dataclass(slots=True)

@@ -16,20 +16,24 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, insert, literal, select, update
 from sqlmodel import Session
 
 from importers.inventory import (
+    ABSENT,
     FIELDS,
     InventoryRefused,
     ParsedInventory,
     ParsedRow,
     Problem,
     ReadLimits,
+    RowTable,
     parse_inventory,
 )
+from procedures.bulk import bind_value, bulk_insert
 from procedures.catalogue import (
     DivisionCache,
     audit_text,
@@ -673,76 +677,101 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> No
         (division, department): divisions.division_id(division, department or None)
         for division, department in {(row[1], row[2]) for row in plan.new_rows}
     }
-    stamp = _bind_value(connection, table.c.created_at, now)
-    defaults = [_INSERT_DEFAULTS.get(name) for name in IMPORTED_FIELDS]
-    encode = _EXTRA_JSON.encode
-
-    def batches() -> Iterator[list[tuple]]:
-        # Tuples straight to the driver, built a batch at a time: no ORM object, no SQLAlchemy
-        # parameter processing per row, and no list of 75,000 dicts held at once.
-        for start in range(0, len(plan.new_rows), BATCH_SIZE):
-            chunk = []
-            for row, division, department in plan.new_rows[start : start + BATCH_SIZE]:
-                values = stored_values(row.values)
-                get = values.get
-                chunk.append(
-                    (
-                        *[
-                            get(name, default)
-                            for name, default in zip(IMPORTED_FIELDS, defaults, strict=True)
-                        ],
-                        encode(row.extra) if row.extra else None,
-                        name_key(values["name"]),
-                        division_ids[(division, department)],
-                        Lifecycle.active.value,
-                        batch_id,
-                        1,
-                        stamp,
-                        stamp,
-                    )
-                )
-            yield chunk
-            tick(len(chunk))  # the batch is written once the next one is asked for
-
-    bulk_insert(connection, table, _INSERT_COLUMNS, batches())
+    stamp = bind_value(connection, table.c.created_at, now)
+    constants = (Lifecycle.active.value, batch_id, 1, stamp, stamp)
+    rows = plan.new_rows
+    batches = (
+        _new_tuples(rows[start : start + BATCH_SIZE], division_ids, constants)
+        for start in range(0, len(rows), BATCH_SIZE)
+    )
+    bulk_insert(connection, table, _INSERT_COLUMNS, batches, on_batch=tick)
     if plan.new_rows:
         # One INSERT ... SELECT writes every creation's audit entry, found by its batch.
         _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
 
 
-def bulk_insert(
-    connection, table, columns: tuple[str, ...], batches: Iterable[list[tuple]]
-) -> None:
-    """Insert batches of value tuples: one COPY on PostgreSQL, one executemany per batch else.
+_NAME_COLUMN = IMPORTED_FIELDS.index("name")
 
-    On PostgreSQL the single COPY streams: the server stores rows while the next batch is being
-    built. The values go to the database driver as they are, so they must already be in the
-    form the driver takes (see _bind_value for the ones SQLAlchemy would convert).
+
+def _new_tuples(
+    rows: list[tuple[ParsedRow, str, str | None]],
+    division_ids: dict[tuple[str, str | None], int],
+    constants: tuple[Any, ...],
+) -> list[tuple]:
+    """Return the INSERT values of new procedures, in the order of _INSERT_COLUMNS.
+
+    Built column by column, each distinct value converted once; the per-row work left is
+    zip's. Tuples go straight to the driver: no ORM object, no SQLAlchemy parameter processing.
     """
-    quote = connection.dialect.identifier_preparer.quote
-    column_list = ", ".join(quote(name) for name in columns)
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY {quote(table.name)} ({column_list}) FROM STDIN") as copy:
-            for batch in batches:
-                for row in batch:
-                    copy.write_row(row)
-        return
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    statement = (
-        f"INSERT INTO {quote(table.name)} ({column_list}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
-    for batch in batches:
-        if batch:
-            connection.exec_driver_sql(statement, batch)
+    columns: list[Any] = _new_columns([row for row, _division, _department in rows])
+    columns.append(list(map(name_key, columns[_NAME_COLUMN])))
+    columns.append([division_ids[(division, department)] for _row, division, department in rows])
+    columns += [repeat(constant, len(rows)) for constant in constants]
+    return list(zip(*columns, strict=True))
 
 
-def _bind_value(connection, column, value: Any) -> Any:
-    """Convert one value the way SQLAlchemy would before handing it to the driver."""
-    dialect = connection.dialect
-    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return processor(value) if processor else value
+def _new_columns(rows: list[ParsedRow]) -> list[list[Any]]:
+    """Return the imported fields and the extra JSON of new procedures, column by column.
+
+    Rows of one sheet are read from the parser's own columns; rows made otherwise (several
+    sheets, the demo data) from their dictionaries, which gives the same values more slowly.
+    """
+    table = rows[0].table if rows else None
+    if table is not None and all(row.table is table for row in rows):
+        take = [row.position for row in rows]
+        cells = {name: list(map(column.__getitem__, take)) for name, column in table.fields.items()}
+        absent = [ABSENT] * len(rows)
+        columns = [_stored_column(name, cells.get(name, absent)) for name in IMPORTED_FIELDS]
+        columns.append(_extra_json(table, take))
+        return columns
+    values = [row.values for row in rows]
+    columns = [
+        _stored_column(name, list(map(dict.get, values, repeat(name, len(rows)), repeat(ABSENT))))
+        for name in IMPORTED_FIELDS
+    ]
+    encode = _EXTRA_JSON.encode
+    columns.append([encode(row.extra) if row.extra else None for row in rows])
+    return columns
+
+
+def _stored_column(name: str, cells: list[Any]) -> list[Any]:
+    """Return one field of new procedures as the INSERT stores it (see stored_values)."""
+    default = _INSERT_DEFAULTS.get(name)
+    if name in _LIST_FIELDS:  # lists cannot be dictionary keys: converted row by row
+        convert = _LIST_FIELDS[name]
+        empty = convert([])  # most rows list nothing
+        return [default if cell is ABSENT else convert(cell) if cell else empty for cell in cells]
+    # A field's values are all of one type (its converter's), so True and 1 never meet here.
+    stored = dict.fromkeys(cells)
+    for cell in stored:
+        value = cell
+        if type(value) is str:
+            value = value.strip()
+            if value[:1] == "'":
+                value = unquote_formula(value)
+            value = value or None
+        stored[cell] = default if value is None or value is ABSENT else value
+    return list(map(stored.__getitem__, cells))
+
+
+def _extra_json(table: RowTable, take: list[int]) -> list[str | None]:
+    """Return the extra columns of the rows at `take` as JSON objects, as json.dumps writes them.
+
+    Each distinct cell becomes its `"header":"text"` piece once; a row's object is its
+    non-blank pieces joined, all in C. Blank cells are left out, as ParsedRow.extra does.
+    """
+    headers = table.extra_headers
+    if not headers:
+        return [None] * len(take)
+    encode = _EXTRA_JSON.encode
+    pieces = []
+    for header, column in zip(headers, table.extra_columns, strict=True):
+        cells = list(map(column.__getitem__, take))
+        key = encode(header) + ":"
+        piece = {cell: key + encode(cell) if cell else "" for cell in set(cells)}
+        pieces.append(list(map(piece.__getitem__, cells)))
+    bodies = map(",".join, map(filter, repeat(None), zip(*pieces, strict=True)))
+    return [f"{{{body}}}" if body else None for body in bodies]
 
 
 def _audit_creations(connection, *, batch_id, user_id, now) -> None:
@@ -858,9 +887,9 @@ _AUDIT_COLUMNS = (
 
 
 def _audit(connection, events: list[dict[str, Any]], *, batch_id, user_id, now) -> None:
-    """Insert audit events in batches (see bulk_insert)."""
+    """Insert audit events in batches (see procedures.bulk.bulk_insert)."""
     table = AuditEvent.__table__
-    stamp = _bind_value(connection, table.c.at, now)
+    stamp = bind_value(connection, table.c.at, now)
     batches = (
         [
             (

@@ -217,3 +217,84 @@ def test_import_reports_progress_up_to_every_procedure_written(app, db_session):
             db_session, content=content, file_name="big.xlsx", progress=lambda *a: seen.append(a)
         )
     assert seen == [(1000, 2501), (2000, 2501), (2501, 2501), (2501, 2501), (2501, 2501)]
+
+
+QUIRKY_HEADERS = (
+    "課名",
+    "手続名",
+    "手続類型",
+    "年間件数",
+    "手数料",
+    "阻害要因",
+    "法令番号",
+    "経由機関",
+)
+QUIRKY_ROWS = [
+    # kind 3 implies a visit; a fee phrase fills fee_payment; an extra column left blank
+    ("市民課", " 閲覧 ", "3 縦覧等", "約500", "有（200円）", "", "昭和二十二年法律第百二十号", ""),
+    # a name an export defused with a quote; blockers; both extra columns filled
+    (
+        "市民課",
+        "'=転入届",
+        "1 申請等",
+        "1,234",
+        "無",
+        "1 制度改正が必要",
+        "令和元年法律第1号",
+        "1 国",
+    ),
+    # nothing but the name
+    ("市民課", "転出届", "", "", "", "", "", ""),
+]
+
+
+def _stored(db_session, division: str) -> list[dict]:
+    from procedures.models import Division
+
+    division_id = db_session.exec(select(Division.id).where(Division.name == division)).one()
+    skip = {"id", "division_id", "created_at", "updated_at", "created_batch_id"}
+    table = Procedure.__table__
+    rows = db_session.execute(
+        select(table).where(table.c.division_id == division_id).order_by(table.c.id)
+    ).mappings()
+    return [{name: value for name, value in row.items() if name not in skip} for row in rows]
+
+
+def test_rows_of_several_sheets_are_stored_exactly_as_rows_of_one_sheet(app, db_session):
+    """New procedures are written from the parser's columns when they come from one sheet,
+    from each row's values otherwise; both must store the same thing."""
+    from procedures.imports import import_file
+
+    def rows_for(division):
+        return [(division, *row[1:]) for row in QUIRKY_ROWS]
+
+    one_sheet = workbook_bytes(rows_for("甲課"), headers=QUIRKY_HEADERS)
+    workbook = Workbook()
+    workbook.active.append(list(QUIRKY_HEADERS))
+    workbook.active.append(list(rows_for("乙課")[0]))
+    second = workbook.create_sheet("続き")
+    second.append(list(QUIRKY_HEADERS))
+    for row in rows_for("乙課")[1:]:
+        second.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with app.app_context():
+        for content in (one_sheet, buffer.getvalue()):
+            outcome = import_file(db_session, content=content, file_name="quirks.xlsx")
+            assert (outcome.created, outcome.errors) == (3, [])
+        db_session.commit()
+    stored = _stored(db_session, "甲課")
+    assert stored == _stored(db_session, "乙課")
+    assert [
+        (p["name"], p["visit_required"], p["fee_payment"], p["annual_volume"], p["blockers"])
+        for p in stored
+    ] == [
+        ("閲覧", True, "200円", 500, ""),
+        ("=転入届", None, None, 1234, ",law_change,"),
+        ("転出届", None, None, None, ""),
+    ]
+    assert [p["extra"] for p in stored] == [
+        '{"法令番号":"昭和二十二年法律第百二十号"}',
+        '{"法令番号":"令和元年法律第1号","経由機関":"1 国"}',
+        None,
+    ]
