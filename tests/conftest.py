@@ -14,7 +14,7 @@ from sqlmodel import Session
 from procedures import create_app
 from procedures.catalogue import DivisionCache, name_key
 from procedures.cli import upgrade_schema
-from procedures.db import make_engine
+from procedures.db import make_engine, wait_for_checkpoints
 from procedures.import_jobs import wait_for_imports
 from procedures.models import Procedure, Role
 from procedures.users import create_user
@@ -65,6 +65,7 @@ def app(database_url):
         upgrade_schema()
     yield app
     wait_for_imports(app)
+    wait_for_checkpoints()
     for name in ("engine", "progress_engine"):
         if app.extensions.get(name) is not None:
             app.extensions[name].dispose()

@@ -77,3 +77,29 @@ def test_backup_never_overwrites_an_existing_file(runner, tmp_path):
     result = runner.invoke(args=["backup", "--output", str(existing)])
     assert result.exit_code == 1
     assert existing.read_bytes() == b"precious"
+
+
+def test_a_large_write_is_copied_from_the_log_into_the_database_file_after_its_commit(
+    app, tmp_path
+):
+    """Checkpoints run on a background thread once a commit leaves a log over 4 MB: the
+    database file alone (what a file-level copy takes) then holds the committed rows."""
+    import shutil
+
+    from procedures.db import CHECKPOINT_WAL_BYTES, wait_for_checkpoints
+
+    engine = app.extensions["engine"]
+    path = engine.url.database
+    notes = "x" * 1000
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE filler (note TEXT)"))
+        connection.execute(
+            text("INSERT INTO filler (note) VALUES (:note)"),
+            [{"note": notes}] * (CHECKPOINT_WAL_BYTES // 1000 + 500),
+        )
+    wait_for_checkpoints()
+    copy = tmp_path / "file-only.sqlite"
+    shutil.copyfile(path, copy)  # without the -wal file
+    with closing(sqlite3.connect(copy)) as connection:
+        rows = connection.execute("SELECT count(*) FROM filler").fetchone()[0]
+    assert rows == CHECKPOINT_WAL_BYTES // 1000 + 500
