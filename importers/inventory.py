@@ -12,7 +12,6 @@ import gc
 from collections.abc import Callable
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import itemgetter
 from typing import Any
 
 from importers import values as V
@@ -97,7 +96,6 @@ _FILL_DOWN = ("department", "division")
 _DETAIL_MIN_DUPLICATES = 10
 _DETAIL_SHARE = 0.3
 _SAMPLE_ROWS = 1000
-_SECOND = itemgetter(1)
 
 
 def _line(value: Any) -> tuple[str, None]:
@@ -631,36 +629,24 @@ def _read_rows(
             memo = {value: V.cell_text(value) for value in set(column)}
             extra_texts.append(list(map(memo.__getitem__, column)))
 
-    # 8. assemble (nested map/zip keeps the per-row work in C)
-    value_dicts = map(dict, map(zip, repeat(keys), zip(*lists, strict=True)))
-    if extra_texts:
-        extra_dicts: Any = map(
-            dict,
-            map(
-                filter,
-                repeat(_SECOND),
-                map(zip, repeat(extra_headers), zip(*extra_texts, strict=True)),
-            ),
-        )
-    else:
-        extra_dicts = (dict() for _ in range(count))
+    # 8. the rows read their values from these columns when asked (see ParsedRow)
     table = RowTable(dict(zip(keys, lists, strict=True)), extra_headers, extra_texts)
+    if implied:
+        visits = [ABSENT] * count
+        for position in implied:
+            visits[position] = True
+        table.fields["visit_required"] = visits
     result_rows = list(
         map(
             ParsedRow,
             repeat(sheet, count),
             numbers,
-            value_dicts,
-            extra_dicts,
+            repeat(None, count),
+            repeat(None, count),
             repeat(table, count),
             range(count),
         )
     )
-    if implied:
-        visits = [ABSENT] * count
-        for position in implied:
-            result_rows[position].values["visit_required"] = visits[position] = True
-        table.fields["visit_required"] = visits
 
     # 9. the same procedure listed twice
     duplicates: list[tuple[int, int, str, str]] = []

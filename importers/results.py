@@ -94,16 +94,90 @@ class RowTable:
     extra_columns: list[list[str]]  # their cell texts, "" when blank
 
 
-@dataclass(slots=True)
 class ParsedRow:
-    """One accepted procedure."""
+    """One accepted procedure.
 
-    sheet: str
-    row: int  # Excel row number (CSV: line number of the record)
-    values: dict[str, Any]  # canonical field -> normalised value
-    extra: dict[str, str]  # unmapped columns: header -> cell text (non-empty only)
-    table: RowTable | None = None  # the same values by column (rows made by the parser)
-    position: int = -1  # this row's index in the table's columns
+    Rows made by the parser keep their values in their sheet's RowTable; the dictionaries
+    `values` and `extra` are only built when asked for (the preview of a changed row, a
+    test). Writing 75,000 new procedures reads the table and never builds them; `get` and
+    `extra_get` read one value without building anything.
+    """
+
+    __slots__ = ("sheet", "row", "table", "position", "_values", "_extra")
+
+    def __init__(
+        self,
+        sheet: str,
+        row: int,  # Excel row number (CSV: line number of the record)
+        values: dict[str, Any] | None = None,  # canonical field -> normalised value
+        extra: dict[str, str] | None = None,  # unmapped columns: header -> text (non-empty)
+        table: RowTable | None = None,  # the same values by column (rows made by the parser)
+        position: int = -1,  # this row's index in the table's columns
+    ) -> None:
+        self.sheet = sheet
+        self.row = row
+        self.table = table
+        self.position = position
+        self._values = values if values is not None or table is not None else {}
+        self._extra = extra if extra is not None or table is not None else {}
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Return canonical field -> normalised value, for the fields the sheet has."""
+        if self._values is None:
+            at = self.position
+            self._values = {
+                name: column[at]
+                for name, column in self.table.fields.items()
+                if column[at] is not ABSENT
+            }
+        return self._values
+
+    @property
+    def extra(self) -> dict[str, str]:
+        """Return unmapped column header -> cell text, for the non-blank cells."""
+        if self._extra is None:
+            at = self.position
+            table = self.table
+            self._extra = {
+                header: column[at]
+                for header, column in zip(table.extra_headers, table.extra_columns, strict=True)
+                if column[at]
+            }
+        return self._extra
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Return one field's value, or default when the sheet has no such column."""
+        if self._values is not None:
+            return self._values.get(name, default)
+        column = self.table.fields.get(name)
+        if column is None or column[self.position] is ABSENT:
+            return default
+        return column[self.position]
+
+    def extra_get(self, header: str, default: str = "") -> str:
+        """Return one unmapped column's text ("" when blank), or default without the column."""
+        if self._extra is not None:
+            return self._extra.get(header, default)
+        table = self.table
+        if header not in table.extra_headers:
+            return default
+        return table.extra_columns[table.extra_headers.index(header)][self.position] or default
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParsedRow):
+            return NotImplemented
+        return (self.sheet, self.row, self.values, self.extra) == (
+            other.sheet,
+            other.row,
+            other.values,
+            other.extra,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return f"ParsedRow({self.sheet!r}, {self.row!r}, {self.values!r}, {self.extra!r})"
 
 
 @dataclass(slots=True)

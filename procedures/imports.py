@@ -373,7 +373,7 @@ def compare_rows(
     divisions = dict(session.execute(select(Division.name, Division.id)).all())
     rows_by_division: dict[str, list[ParsedRow]] = defaultdict(list)
     for row in rows:
-        row_division = row.values.get("division") or division_name
+        row_division = row.get("division") or division_name
         if not row_division:
             outcome.errors.append(_row_problem(row, "no_division", {}))
             continue
@@ -399,7 +399,7 @@ def compare_rows(
     for division, rows in rows_by_division.items():
         division_id = divisions.get(division)
         for row in rows:
-            key = (division, row.values.get("code") or _name_key_of(row))
+            key = (division, row.get("code") or _name_key_of(row))
             if key in seen_keys:
                 outcome.errors.append(_row_problem(row, "duplicate_row", {"name": key[1]}))
                 continue
@@ -408,7 +408,7 @@ def compare_rows(
                 row, division_id, by_code, by_name
             )
             if match is None or match["id"] in seen:
-                plan.new_rows.append((row, division, row.values.get("department")))
+                plan.new_rows.append((row, division, row.get("department")))
                 outcome.changes.append_new(row, division)
                 continue
             seen.add(match["id"])
@@ -442,7 +442,7 @@ SYSTEM_ID_HEADERS = ("システムID", "System ID")
 
 def _system_id(row: ParsedRow) -> int | None:
     for header in SYSTEM_ID_HEADERS:
-        value = row.extra.get(header, "").strip()
+        value = row.extra_get(header).strip()
         if value.isdigit():
             return int(value)
     return None
@@ -459,7 +459,7 @@ def _by_system_id(row: ParsedRow, division_id: int | None, by_id: dict) -> dict 
 
 def _name_of(row: ParsedRow) -> str:
     """The row's name as stored: without the quote an export puts before "=…" to defuse it."""
-    return unquote_formula(row.values["name"].strip())
+    return unquote_formula(row.get("name").strip())
 
 
 def _name_key_of(row: ParsedRow) -> str:
@@ -469,7 +469,7 @@ def _name_key_of(row: ParsedRow) -> str:
 def _match(row: ParsedRow, division_id: int | None, by_code: dict, by_name: dict) -> dict | None:
     if division_id is None:
         return None
-    code = row.values.get("code")
+    code = row.get("code")
     if code and (division_id, code) in by_code:
         return by_code[(division_id, code)]
     candidate = by_name.get((division_id, _name_key_of(row)))
@@ -522,7 +522,7 @@ def _compare_row(
             kind="changed",
             division=division,
             name=_name_of(row),
-            code=row.values.get("code"),
+            code=row.get("code"),
             sheet=row.sheet,
             row=row.row,
             procedure_id=match["id"],
@@ -536,7 +536,7 @@ def _new_change(row: ParsedRow, division: str) -> RowChange:
         kind="new",
         division=division,
         name=_name_of(row),
-        code=row.values.get("code"),
+        code=row.get("code"),
         sheet=row.sheet,
         row=row.row,
     )
@@ -549,7 +549,7 @@ LENGTH_LIMITS = {"division": 200, "department": 200, "code": 100, "channel": 200
 def _too_long(row: ParsedRow, division: str) -> dict[str, Any] | None:
     """Describe the first value of the row too long for its column, if any."""
     for name, limit in LENGTH_LIMITS.items():
-        value = division if name == "division" else row.values.get(name)
+        value = division if name == "division" else row.get(name)
         if isinstance(value, str) and len(value) > limit:
             shown = value[:30] + "…"
             return {"value": shown, "length": len(value), "limit": limit}
