@@ -92,6 +92,10 @@ class RowTable:
     fields: dict[str, list[Any]]  # canonical field -> value of each row (or ABSENT)
     extra_headers: list[str]  # unmapped columns' headers (unique)
     extra_columns: list[list[str]]  # their cell texts, "" when blank
+    extra_index: dict[str, int] = dataclasses.field(init=False)  # header -> its column
+
+    def __post_init__(self) -> None:
+        self.extra_index = {header: i for i, header in enumerate(self.extra_headers)}
 
 
 class ParsedRow:
@@ -159,10 +163,10 @@ class ParsedRow:
         """Return one unmapped column's text ("" when blank), or default without the column."""
         if self._extra is not None:
             return self._extra.get(header, default)
-        table = self.table
-        if header not in table.extra_headers:
+        column = self.table.extra_index.get(header)
+        if column is None:
             return default
-        return table.extra_columns[table.extra_headers.index(header)][self.position] or default
+        return self.table.extra_columns[column][self.position] or default
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ParsedRow):

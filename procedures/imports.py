@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import is_
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, insert, literal, select, update
@@ -372,12 +373,15 @@ def compare_rows(
     """Sort rows into new, changed, unchanged and missing against the database."""
     divisions = dict(session.execute(select(Division.name, Division.id)).all())
     rows_by_division: dict[str, list[ParsedRow]] = defaultdict(list)
-    for row in rows:
+    rows_in_file = list(rows)
+    fitting = _tables_that_fit(rows_in_file)
+    for row in rows_in_file:
         row_division = row.get("division") or division_name
         if not row_division:
             outcome.errors.append(_row_problem(row, "no_division", {}))
             continue
-        too_long = _too_long(row, row_division)
+        fits = id(row.table) in fitting and len(row_division) <= LENGTH_LIMITS["division"]
+        too_long = None if fits else _too_long(row, row_division)
         if too_long:
             outcome.errors.append(_row_problem(row, "value_too_long", too_long))
             continue
@@ -429,6 +433,9 @@ def compare_rows(
                     procedure_id=item["id"],
                 )
             )
+    # New procedures are numbered in the order of the file, not grouped by division.
+    file_order = {id(row): order for order, row in enumerate(rows_in_file)}
+    plan.new_rows.sort(key=lambda item: file_order[id(item[0])])
     outcome.created = len(plan.new_rows)
     outcome.updated = len(plan.updates)
     outcome.missing = len(plan.missing_ids)
@@ -554,6 +561,23 @@ def _too_long(row: ParsedRow, division: str) -> dict[str, Any] | None:
             shown = value[:30] + "…"
             return {"value": shown, "length": len(value), "limit": limit}
     return None
+
+
+def _tables_that_fit(rows: list[ParsedRow]) -> set[int]:
+    """Return the ids of the parser's tables none of whose values is too long for its column.
+
+    Their rows need no check one by one (a division taken from the form is still checked).
+    """
+    tables = {id(row.table): row.table for row in rows if row.table is not None}
+    fitting = set()
+    for ident, table in tables.items():
+        longest = {
+            name: max((len(v) for v in table.fields.get(name, ()) if type(v) is str), default=0)
+            for name in LENGTH_LIMITS
+        }
+        if all(longest[name] <= limit for name, limit in LENGTH_LIMITS.items()):
+            fitting.add(ident)
+    return fitting
 
 
 def _row_problem(row: ParsedRow, code: str, params: dict[str, Any]) -> Problem:
@@ -718,11 +742,11 @@ def _new_columns(rows: list[ParsedRow]) -> list[list[Any]]:
     """
     table = rows[0].table if rows else None
     if table is not None and all(row.table is table for row in rows):
-        take = [row.position for row in rows]
-        cells = {name: list(map(column.__getitem__, take)) for name, column in table.fields.items()}
+        pick = _picker([row.position for row in rows])
+        cells = {name: pick(column) for name, column in table.fields.items()}
         absent = [ABSENT] * len(rows)
         columns = [_stored_column(name, cells.get(name, absent)) for name in IMPORTED_FIELDS]
-        columns.append(_extra_json(table, take))
+        columns.append(_extra_json(table, pick))
         return columns
     values = [row.values for row in rows]
     columns = [
@@ -734,7 +758,19 @@ def _new_columns(rows: list[ParsedRow]) -> list[list[Any]]:
     return columns
 
 
-def _stored_column(name: str, cells: list[Any]) -> list[Any]:
+def _picker(take: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """Return a function taking the cells at positions `take` from a column.
+
+    New rows are written in file order, so in a first import they are one run of positions,
+    taken as a slice.
+    """
+    first = take[0]
+    if take == list(range(first, first + len(take))):
+        return lambda column: column[first : first + len(take)]
+    return lambda column: list(map(column.__getitem__, take))
+
+
+def _stored_column(name: str, cells: Sequence[Any]) -> Sequence[Any]:
     """Return one field of new procedures as the INSERT stores it (see stored_values)."""
     default = _INSERT_DEFAULTS.get(name)
     if name in _LIST_FIELDS:  # lists cannot be dictionary keys: converted row by row
@@ -751,22 +787,26 @@ def _stored_column(name: str, cells: list[Any]) -> list[Any]:
                 value = unquote_formula(value)
             value = value or None
         stored[cell] = default if value is None or value is ABSENT else value
+    if all(map(is_, stored, stored.values())):  # names, codes, numbers: stored as they are
+        return cells
     return list(map(stored.__getitem__, cells))
 
 
-def _extra_json(table: RowTable, take: list[int]) -> list[str | None]:
-    """Return the extra columns of the rows at `take` as JSON objects, as json.dumps writes them.
+def _extra_json(
+    table: RowTable, pick: Callable[[Sequence[Any]], Sequence[Any]]
+) -> list[str | None]:
+    """Return the extra columns of the picked rows as JSON objects, as json.dumps writes them.
 
     Each distinct cell becomes its `"header":"text"` piece once; a row's object is its
     non-blank pieces joined, all in C. Blank cells are left out, as ParsedRow.extra does.
     """
     headers = table.extra_headers
     if not headers:
-        return [None] * len(take)
+        return [None] * len(pick(table.fields["name"]))
     encode = _EXTRA_JSON.encode
     pieces = []
     for header, column in zip(headers, table.extra_columns, strict=True):
-        cells = list(map(column.__getitem__, take))
+        cells = pick(column)
         key = encode(header) + ":"
         piece = {cell: key + encode(cell) if cell else "" for cell in set(cells)}
         pieces.append(list(map(piece.__getitem__, cells)))
