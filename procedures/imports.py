@@ -34,7 +34,7 @@ from importers.inventory import (
     RowTable,
     parse_inventory,
 )
-from procedures.bulk import bind_value, bulk_insert
+from procedures.bulk import bind_value, bulk_insert, indexes_built_after
 from procedures.catalogue import (
     DivisionCache,
     audit_text,
@@ -708,7 +708,8 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> No
         _new_tuples(rows[start : start + BATCH_SIZE], division_ids, constants)
         for start in range(0, len(rows), BATCH_SIZE)
     )
-    bulk_insert(connection, table, _INSERT_COLUMNS, batches, on_batch=tick)
+    with indexes_built_after(connection, table, len(rows)):
+        bulk_insert(connection, table, _INSERT_COLUMNS, batches, on_batch=tick)
     if plan.new_rows:
         # One INSERT ... SELECT writes every creation's audit entry, found by its batch.
         _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
