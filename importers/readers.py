@@ -611,15 +611,24 @@ def sheet_rows(sheet: python_calamine.CalamineSheet) -> list[list[Any]]:
         return []
     # iter_rows starts at row 1 but at the first used column: put the columns before it back.
     lead = [""] * start[1]
-    texts: dict[str, str] = {}
-    shared = texts.setdefault
-    rows = []
-    append = rows.append
-    for row in sheet.iter_rows():
-        # Only text is shared: 1, 1.0 and True are equal keys and must stay what they are.
-        row = [shared(value, value) if value.__class__ is str else value for value in row]
-        append(lead + row if lead else row)
-    return rows
+    shared = _SharedTexts().__getitem__
+    if lead:
+        return [lead + list(map(shared, row)) for row in sheet.iter_rows()]
+    return [list(map(shared, row)) for row in sheet.iter_rows()]
+
+
+class _SharedTexts(dict):
+    """Maps a text to the first equal text seen; anything else to itself, unshared.
+
+    Only text is kept: 1, 1.0 and True are equal dictionary keys and must stay what they are.
+    A repeated text is found by the dictionary lookup alone (in C); this method runs for the
+    first of each text and for every other kind of cell.
+    """
+
+    def __missing__(self, value: Any) -> Any:
+        if value.__class__ is str:
+            self[value] = value
+        return value
 
 
 def _calamine_sheets(content: bytes, file_name: str) -> list[RawSheet]:

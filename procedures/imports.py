@@ -457,6 +457,8 @@ def _system_id(row: ParsedRow) -> int | None:
 
 def _by_system_id(row: ParsedRow, division_id: int | None, by_id: dict) -> dict | None:
     """Find a returned survey row's procedure by its id, even if renamed since the survey."""
+    if not by_id:  # nothing in the database to find (a first import)
+        return None
     ident = _system_id(row)
     candidate = by_id.get(ident) if ident is not None else None
     if candidate is not None and candidate["division_id"] == division_id:
