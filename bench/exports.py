@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -164,12 +163,13 @@ def section(results: list[dict], command: str) -> list[str]:
 
 def main(command: str = "python bench/exports.py") -> list[str]:
     """Measure on scratch SQLite (and PostgreSQL with BENCH_POSTGRES_URL); rewrite the section."""
-    results = [measure(f"sqlite:///{tempfile.mkdtemp()}/exports.sqlite", "SQLite")]
+    from run import scratch_database
+
+    with scratch_database(None, "exports") as url:
+        results = [measure(url, "SQLite")]
     postgres = os.environ.get("BENCH_POSTGRES_URL")
     if postgres:
-        from run import scratch_postgres
-
-        with scratch_postgres(postgres) as url:
+        with scratch_database(postgres, "exports") as url:
             results.append(measure(url, "PostgreSQL"))
     lines = section(results, command)
     replace_section("exports", lines)

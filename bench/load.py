@@ -295,12 +295,13 @@ def main() -> None:
 
     if not NATIONAL.exists():
         sys.exit(f"{NATIONAL} is missing: the load benchmark needs ../shared/data")
-    results = [run(f"sqlite:///{tempfile.mkdtemp()}/load.sqlite", "SQLite")]
+    from run import scratch_database
+
+    with scratch_database(None, "load") as url:
+        results = [run(url, "SQLite")]
     postgres = os.environ.get("BENCH_POSTGRES_URL")
     if postgres:
-        from run import scratch_postgres
-
-        with scratch_postgres(postgres) as url:
+        with scratch_database(postgres, "load") as url:
             results.append(run(url, "PostgreSQL"))
     lines = section(results)
     replace_section("load", lines)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -193,12 +192,13 @@ def plan_section(results: list[dict]) -> list[str]:
 
 def run_plan_benchmarks() -> list[dict]:
     """Run on a scratch SQLite file and, with BENCH_POSTGRES_URL, a fresh PostgreSQL schema."""
-    results = [plan_benchmark(f"sqlite:///{tempfile.mkdtemp()}/plan.sqlite", "SQLite")]
-    postgres = os.environ.get("BENCH_POSTGRES_URL")
-    if postgres:
-        from run import postgres_url_factory
+    from run import scratch_database
 
-        results.append(plan_benchmark(postgres_url_factory(postgres)(), "PostgreSQL"))
+    results = []
+    for base, label in ((None, "SQLite"), (os.environ.get("BENCH_POSTGRES_URL"), "PostgreSQL")):
+        if label == "SQLite" or base:
+            with scratch_database(base, "plan") as url:
+                results.append(plan_benchmark(url, label))
     return results
 
 

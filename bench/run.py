@@ -71,12 +71,16 @@ extra = {{'rows': outcome.rows, 'created': outcome.created, 'errors': len(outcom
 """
 
 
-def import_benchmark(database_url: str, label: str) -> dict:
-    """Time the bare read and our whole import, alternating, and report the best of each."""
+def import_benchmark(postgres_base: str | None, label: str) -> dict:
+    """Time the bare read and our whole import, alternating, and report the best of each.
+
+    Each import goes into a fresh database (SQLite without postgres_base), removed after.
+    """
     bare_runs, import_runs = [], []
     for _ in range(2):
         bare_runs.append(child(BARE_READ))
-        import_runs.append(child(FULL_IMPORT, env={"BENCH_DB": database_url()}))
+        with scratch_database(postgres_base) as url:
+            import_runs.append(child(FULL_IMPORT, env={"BENCH_DB": url}))
     bare = min(bare_runs, key=lambda run: run["seconds"])
     ours = min(import_runs, key=lambda run: run["seconds"])
     return {
@@ -91,46 +95,41 @@ def import_benchmark(database_url: str, label: str) -> dict:
     }
 
 
-def sqlite_url() -> str:
-    return f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
-
-
-def postgres_url_factory(base_url: str, prefix: str = "bench"):
-    """Return a function that makes a fresh schema per run on the given PostgreSQL database."""
-    from sqlalchemy import text
-
-    sys.path.insert(0, str(ROOT))
-    from procedures.db import make_engine
-
-    def fresh() -> str:
-        schema = f"{prefix}_{int(time.time() * 1000)}"
-        engine = make_engine(base_url)
-        with engine.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-        separator = "&" if "?" in base_url else "?"
-        return f"{base_url}{separator}options=-csearch_path%3D{schema}"
-
-    return fresh
-
-
 @contextmanager
 def scratch_postgres(base_url: str, prefix: str = "bench") -> Iterator[str]:
     """Yield the URL of a fresh schema on a PostgreSQL database; drop the schema afterwards."""
     from sqlalchemy import text
 
+    sys.path.insert(0, str(ROOT))
     from procedures.db import make_engine
 
-    url = postgres_url_factory(base_url, prefix)()
+    schema = f"{prefix}_{int(time.time() * 1000)}"
+    engine = make_engine(base_url)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base_url else "?"
     try:
-        yield url
+        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
     finally:
         # 75,000 procedures are too many to leave behind each run.
-        engine = make_engine(base_url)
         with engine.begin() as connection:
-            schema = url.rsplit("search_path%3D", 1)[1]
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+@contextmanager
+def scratch_database(postgres_base: str | None, prefix: str = "bench") -> Iterator[str]:
+    """Yield the URL of a fresh empty database, removed afterwards.
+
+    A new schema on PostgreSQL when postgres_base is given, else a SQLite file in a
+    temporary folder (the national inventory makes it 110 MB).
+    """
+    if postgres_base:
+        with scratch_postgres(postgres_base, prefix) as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as folder:
+        yield f"sqlite:///{folder}/{prefix}.sqlite"
 
 
 def import_section(results: list[dict]) -> list[str]:
@@ -167,16 +166,16 @@ def main() -> None:
     parser.parse_args()
     if not NATIONAL.exists():
         sys.exit(f"{NATIONAL} is missing: the benchmarks need ../shared/data")
-    results = [import_benchmark(sqlite_url, "SQLite")]
+    results = [import_benchmark(None, "SQLite")]
     postgres = os.environ.get("BENCH_POSTGRES_URL")
     if postgres:
-        results.append(import_benchmark(postgres_url_factory(postgres), "PostgreSQL"))
+        results.append(import_benchmark(postgres, "PostgreSQL"))
     write_section("import", import_section(results))
     from plan import plan_section, run_plan_benchmarks
     from triage import section as triage_section
 
     write_section("plan", plan_section(run_plan_benchmarks()))
-    write_section("triage", triage_section(postgres_url_factory(postgres) if postgres else None))
+    write_section("triage", triage_section(postgres))
     from exports import main as exports_benchmark
 
     exports_benchmark("make bench")

@@ -11,7 +11,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -120,13 +119,18 @@ def _database_size(app) -> str:
     if engine.dialect.name == "sqlite":
         return f"{Path(engine.url.database).stat().st_size / 2**20:.0f} MB (SQLite file)"
     with engine.connect() as connection:
-        return connection.execute(
-            text("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        size = connection.execute(
+            text(
+                "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            )
         ).scalar()
+    return f"{size} (tables with their indexes)"
 
 
-def section(postgres_url_factory=None) -> list[str]:
-    """Return the whole Markdown section: SQLite, and PostgreSQL when a factory is given."""
+def section(postgres_base: str | None = None) -> list[str]:
+    """Return the whole Markdown section: SQLite, and PostgreSQL when its URL is given."""
     lines = [
         "## Triage pages over 75,071 procedures (server time)",
         "",
@@ -134,9 +138,13 @@ def section(postgres_url_factory=None) -> list[str]:
         "and sort; detail page under 100 ms.",
         "",
     ]
-    lines += run(f"sqlite:///{tempfile.mkdtemp()}/triage.sqlite", "SQLite")
-    if postgres_url_factory is not None:
-        lines += run(postgres_url_factory(), "PostgreSQL")
+    from run import scratch_database
+
+    with scratch_database(None, "triage") as url:
+        lines += run(url, "SQLite")
+    if postgres_base:
+        with scratch_database(postgres_base, "triage") as url:
+            lines += run(url, "PostgreSQL")
     return lines
 
 
