@@ -255,7 +255,6 @@ def _read_zip(content: bytes, file_name: str, limits: ReadLimits) -> RawWorkbook
                 for _ in chunks:
                     pass
     sheets = _calamine_sheets(content, file_name)
-    release_free_memory()
     for sheet in sheets:
         sheet.formula_cells = formulas.get(sheet.name, [])
         if file_format == "ods":
@@ -588,11 +587,11 @@ _MALLOC_TRIM = _load_libc_trim()
 
 
 def release_free_memory() -> None:
-    """Give memory freed by python-calamine back to the system (glibc keeps it otherwise).
+    """Give memory the process has freed back to the system (glibc keeps it otherwise).
 
-    calamine holds a whole sheet in Rust memory (about 200 MB for the 75,071-row national
-    file) and frees it once the rows are Python objects; without a trim the process keeps
-    that memory for its whole life, and the rest of the import grows on top of it.
+    Called once a request or job that read a whole file is done with it: after the national
+    file a worker drops from 242 MB to 191 MB. Mid-import it gave back only what calamine
+    had freed, 13 MB once the rows shared their texts, for 50 ms of the import.
     """
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)

@@ -14,6 +14,7 @@ import threading
 from flask import Flask, current_app
 from sqlalchemy import update
 
+from importers.readers import release_free_memory
 from procedures import db, progress, survey
 from procedures.imports import ImportChanged, ImportOutcome, commit_batch
 from procedures.models import ImportBatch
@@ -60,6 +61,11 @@ def commit_and_record(session, *, batch_id: int, user_id: int, progress=None) ->
 
 
 def _run_commit(app: Flask, batch_id: int, user_id: int) -> None:
+    _commit_in_background(app, batch_id, user_id)
+    release_free_memory()  # the file's rows are freed now: hand the memory back
+
+
+def _commit_in_background(app: Flask, batch_id: int, user_id: int) -> None:
     with app.app_context():
         session = db.session()
         try:

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -20,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from importers.inventory import FIELDS, ReadLimits
+from importers.readers import release_free_memory
 from procedures import db, import_jobs, progress, survey
 from procedures.auth import UPLOAD_ROLES, roles_required
 from procedures.catalogue import list_divisions
@@ -39,6 +41,14 @@ CHANGED_MEANWHILE = _l(
     "Someone saved some of these procedures after the preview was made. Nothing was imported; "
     "check the preview again and import it."
 )
+
+
+@bp.teardown_request
+def _give_back_memory(_exc: BaseException | None) -> None:
+    # A request that read a whole inventory freed it by now; without a trim glibc keeps that
+    # memory, and each worker would stay as large as the largest file it ever read.
+    if g.pop("read_a_file", False):
+        release_free_memory()
 
 
 def _own_division_name() -> str | None:
@@ -79,6 +89,7 @@ def upload():
         return render_template("imports/upload.html", form=form, own=own), 400
     if returned:
         division_name = returned.division_name
+    g.read_a_file = True
     outcome, _plan = analyse_file(
         session,
         content=content,
@@ -130,6 +141,7 @@ def show(batch_id: int):
     outcome = None
     if batch.status == "previewed":
         division_name = session.get(Division, batch.division_id).name if batch.division_id else None
+        g.read_a_file = True
         outcome, _plan = analyse_file(
             session,
             content=batch.content,
@@ -218,6 +230,7 @@ def commit(batch_id: int):
         import_jobs.start_commit(batch, current_user.id)
         return redirect(url_for("imports.progress_page", batch_id=batch_id))
     try:
+        g.read_a_file = True
         outcome = import_jobs.commit_and_record(session, batch_id=batch_id, user_id=current_user.id)
     except ImportChanged:
         session.rollback()
