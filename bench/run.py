@@ -77,7 +77,7 @@ def import_benchmark(postgres_base: str | None, label: str) -> dict:
     Each import goes into a fresh database (SQLite without postgres_base), removed after.
     """
     bare_runs, import_runs = [], []
-    for _ in range(2):
+    for _ in range(3):
         bare_runs.append(child(BARE_READ))
         with scratch_database(postgres_base) as url:
             import_runs.append(child(FULL_IMPORT, env={"BENCH_DB": url}))
@@ -153,7 +153,7 @@ def import_section(results: list[dict]) -> list[str]:
         "Bare: python-calamine's `to_python()` of the sheet in a fresh interpreter. Ours: "
         "`import_file` (read, detect, normalise, diff, insert, audit) and the commit, into a "
         "fresh database whose schema exists before the clock starts; peak is the import "
-        "process's maximum RSS. Best of 2, alternating. On SQLite the copy of the write-ahead "
+        "process's maximum RSS. Best of 3, alternating. On SQLite the copy of the write-ahead "
         "log into the database file runs after the commit on a background thread, as in the "
         "app, and is not timed.",
         "",
