@@ -705,9 +705,10 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> No
     connection = session.connection()
     table = Procedure.__table__
     # New divisions first: PostgreSQL's COPY below allows no other statement until it ends.
+    # In the order the file names them (a set's order would change from one run to the next).
     division_ids = {
         (division, department): divisions.division_id(division, department or None)
-        for division, department in {(row[1], row[2]) for row in plan.new_rows}
+        for division, department in dict.fromkeys((row[1], row[2]) for row in plan.new_rows)
     }
     stamp = bind_value(connection, table.c.created_at, now)
     constants = (Lifecycle.active.value, batch_id, 1, stamp, stamp)

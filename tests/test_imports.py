@@ -351,3 +351,23 @@ def test_indexes_dropped_for_an_insert_that_fails_are_back_before_the_rollback(a
         assert _procedure_indexes(connection) == []
         raise RuntimeError("the insert failed")
     assert _procedure_indexes(connection) == before
+
+
+def test_a_first_import_numbers_divisions_and_procedures_in_the_order_of_the_file(app, db_session):
+    from procedures.imports import import_file
+    from procedures.models import Division
+
+    rows = [
+        ("道路課", "道路占用許可"),
+        ("市民課", "転入届"),
+        ("道路課", "境界確定"),
+        ("保育課", "入所申込"),
+        ("市民課", "転出届"),
+    ]
+    content = workbook_bytes([(division, name, "1") for division, name in rows])
+    with app.app_context():
+        import_file(db_session, content=content, file_name="order.xlsx")
+    divisions = db_session.exec(select(Division.name).order_by(Division.id)).all()
+    assert divisions == ["道路課", "市民課", "保育課"]
+    names = db_session.exec(select(Procedure.name).order_by(Procedure.id)).all()
+    assert names == [name for _division, name in rows]
