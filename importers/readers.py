@@ -795,6 +795,8 @@ def _scan_biff(stream: bytes, file_name: str, limits: ReadLimits) -> None:
     while position + 4 <= size:
         record, length = unpack(stream, position)
         body = position + 4
+        if body + length > size:  # a record running past the end of the stream
+            raise InventoryRefused("file_corrupt", file_name=file_name)
         if record in _BIFF_CELLS and length >= 4:
             row, col = unpack(stream, body)
             if row > last_row:
@@ -806,6 +808,13 @@ def _scan_biff(stream: bytes, file_name: str, limits: ReadLimits) -> None:
             col = struct.unpack_from("<H", stream, body + length - 2)[0]
             last_row = max(last_row, row)
             last_col = max(last_col, col)
+        elif record == 0x0200 and length >= 10:  # DIMENSIONS: python-calamine allocates by it
+            if length >= 14:  # BIFF8: 32-bit rows
+                _first_row, rows, _first_col, cols = struct.unpack_from("<IIHH", stream, body)
+            else:  # BIFF5/7: 16-bit rows
+                _first_row, rows, _first_col, cols = struct.unpack_from("<4H", stream, body)
+            last_row = max(last_row, rows - 1)
+            last_col = max(last_col, cols - 1)
         elif record in (0x0809, 0x0409, 0x0209, 0x0009):  # BOF: a new substream
             check()
             sheet = names.get(position, sheet)

@@ -76,8 +76,12 @@ class _Checkpointer:
             if self.thread is not None and self.thread.is_alive():
                 return
             # Not a daemon: a command's process finishes the copy before it exits.
-            self.thread = threading.Thread(target=self._run, name="sqlite-checkpoint")
-            self.thread.start()
+            thread = threading.Thread(target=self._run, name="sqlite-checkpoint")
+            try:
+                thread.start()
+            except (RuntimeError, MemoryError):
+                return  # no thread to be had (a capped address space): the next check-in tries
+            self.thread = thread
 
     def _run(self) -> None:
         try:

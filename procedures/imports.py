@@ -191,12 +191,9 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if collecting:
-            # What the import made is freed by reference counting when it ends, or lives on
-            # in its outcome; collecting the young generation, which re-enabling starts at
-            # once, would walk all of it (50 ms on the national file) and find nothing.
-            # Freezing and unfreezing moves it straight to the oldest generation instead.
-            gc.freeze()
-            gc.unfreeze()
+            # Not gc.freeze() to spare the young collection that follows (50 ms on the national
+            # file): cyclic garbage, such as a refusal's traceback holding the whole file, then
+            # waited for a rare full collection, and the fuzzer's capped workers ran out.
             gc.enable()
 
 
