@@ -163,14 +163,9 @@ def section(results: list[dict], command: str) -> list[str]:
 
 def main(command: str = "python bench/exports.py") -> list[str]:
     """Measure on scratch SQLite (and PostgreSQL with BENCH_POSTGRES_URL); rewrite the section."""
-    from run import scratch_database
+    from run import each_database
 
-    with scratch_database(None, "exports") as url:
-        results = [measure(url, "SQLite")]
-    postgres = os.environ.get("BENCH_POSTGRES_URL")
-    if postgres:
-        with scratch_database(postgres, "exports") as url:
-            results.append(measure(url, "PostgreSQL"))
+    results = [measure(url, label) for label, url in each_database("exports")]
     lines = section(results, command)
     replace_section("exports", lines)
     print("\n".join(lines), flush=True)

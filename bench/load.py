@@ -295,14 +295,9 @@ def main() -> None:
 
     if not NATIONAL.exists():
         sys.exit(f"{NATIONAL} is missing: the load benchmark needs ../shared/data")
-    from run import scratch_database
+    from run import each_database
 
-    with scratch_database(None, "load") as url:
-        results = [run(url, "SQLite")]
-    postgres = os.environ.get("BENCH_POSTGRES_URL")
-    if postgres:
-        with scratch_database(postgres, "load") as url:
-            results.append(run(url, "PostgreSQL"))
+    results = [run(url, label) for label, url in each_database("load")]
     lines = section(results)
     replace_section("load", lines)
     print("\n".join(lines), flush=True)

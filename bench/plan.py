@@ -6,7 +6,6 @@ docs/BENCHMARKS.md. Never asserts: the figures and ratios are printed and writte
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
@@ -192,14 +191,9 @@ def plan_section(results: list[dict]) -> list[str]:
 
 def run_plan_benchmarks() -> list[dict]:
     """Run on a scratch SQLite file and, with BENCH_POSTGRES_URL, a fresh PostgreSQL schema."""
-    from run import scratch_database
+    from run import each_database
 
-    results = []
-    for base, label in ((None, "SQLite"), (os.environ.get("BENCH_POSTGRES_URL"), "PostgreSQL")):
-        if label == "SQLite" or base:
-            with scratch_database(base, "plan") as url:
-                results.append(plan_benchmark(url, label))
-    return results
+    return [plan_benchmark(url, label) for label, url in each_database("plan")]
 
 
 if __name__ == "__main__":

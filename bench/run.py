@@ -132,6 +132,17 @@ def scratch_database(postgres_base: str | None, prefix: str = "bench") -> Iterat
         yield f"sqlite:///{folder}/{prefix}.sqlite"
 
 
+def each_database(prefix: str) -> Iterator[tuple[str, str]]:
+    """Yield (label, URL) of a fresh SQLite database and, with BENCH_POSTGRES_URL, of a fresh
+    PostgreSQL schema; each is removed when the loop moves on."""
+    with scratch_database(None, prefix) as url:
+        yield "SQLite", url
+    postgres = os.environ.get("BENCH_POSTGRES_URL")
+    if postgres:
+        with scratch_database(postgres, prefix) as url:
+            yield "PostgreSQL", url
+
+
 def import_section(results: list[dict]) -> list[str]:
     """Return the Markdown lines of the import section."""
     lines = [
@@ -182,7 +193,7 @@ def main() -> None:
     from triage import section as triage_section
 
     write_section("plan", plan_section(run_plan_benchmarks()))
-    write_section("triage", triage_section(postgres))
+    write_section("triage", triage_section())
     from exports import main as exports_benchmark
 
     exports_benchmark("make bench")

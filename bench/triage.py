@@ -129,8 +129,8 @@ def _database_size(app) -> str:
     return f"{size} (tables with their indexes)"
 
 
-def section(postgres_base: str | None = None) -> list[str]:
-    """Return the whole Markdown section: SQLite, and PostgreSQL when its URL is given."""
+def section() -> list[str]:
+    """Return the whole Markdown section: SQLite, and PostgreSQL with BENCH_POSTGRES_URL."""
     lines = [
         "## Triage pages over 75,071 procedures (server time)",
         "",
@@ -138,13 +138,10 @@ def section(postgres_base: str | None = None) -> list[str]:
         "and sort; detail page under 100 ms.",
         "",
     ]
-    from run import scratch_database
+    from run import each_database
 
-    with scratch_database(None, "triage") as url:
-        lines += run(url, "SQLite")
-    if postgres_base:
-        with scratch_database(postgres_base, "triage") as url:
-            lines += run(url, "PostgreSQL")
+    for label, url in each_database("triage"):
+        lines += run(url, label)
     return lines
 
 
