@@ -323,16 +323,21 @@ def stored_values(values: dict[str, Any]) -> dict[str, Any]:
         if name not in _IMPORTED:
             continue
         if type(value) is str:
-            value = value.strip()
-            if value[:1] == "'":
-                value = unquote_formula(value)
-            value = value or None
+            value = stored_text(value)
         elif name in _LIST_FIELDS:
             value = _LIST_FIELDS[name](value)
         if value is None and name in NOT_NULL_FIELDS:
             continue
         stored[name] = value
     return stored
+
+
+def stored_text(text: str) -> str | None:
+    """Return a text cell as stored: trimmed, the export's defusing quote undone, blank as None."""
+    text = text.strip()
+    if text[:1] == "'":
+        text = unquote_formula(text)
+    return text or None
 
 
 def unquote_formula(text: str) -> str:
@@ -787,12 +792,7 @@ def _stored_column(name: str, cells: Sequence[Any]) -> Sequence[Any]:
     # A field's values are all of one type (its converter's), so True and 1 never meet here.
     stored = dict.fromkeys(cells)
     for cell in stored:
-        value = cell
-        if type(value) is str:
-            value = value.strip()
-            if value[:1] == "'":
-                value = unquote_formula(value)
-            value = value or None
+        value = stored_text(cell) if type(cell) is str else cell
         stored[cell] = default if value is None or value is ABSENT else value
     if all(map(is_, stored, stored.values())):  # names, codes, numbers: stored as they are
         return cells
