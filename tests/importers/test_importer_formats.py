@@ -320,3 +320,16 @@ def test_ods_sheet_read_row_by_row_matches_the_whole_sheet_read():
     )
     ((ours, theirs),) = _calamine_both_ways(content)
     assert ours == theirs == [["", "", ""], ["", "手続名", "件数"], ["", "閲覧", 3.0]]
+
+
+def test_xlsx_sheet_inflating_to_several_whole_chunks_is_read_to_its_last_row():
+    # 12 MB of blank space between two rows compresses to a few KB: one slice of input gives
+    # three full chunks of output, and the rows after them must still be read.
+    book = F.xlsx({"市民部": [HEADER, *ROWS]})
+    sheet = F.read_member(book, "xl/worksheets/sheet1.xml")
+    first_row_end = sheet.index("</row>") + len("</row>")
+    padded = sheet[:first_row_end] + " " * (12 << 20) + sheet[first_row_end:]
+    inventory = parse_inventory(
+        F.replace_member(book, "xl/worksheets/sheet1.xml", padded), "inventory.xlsx"
+    )
+    assert [(r.row, r.values["name"]) for r in inventory.rows()] == [(2, "転入届"), (3, "閲覧")]
