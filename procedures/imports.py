@@ -42,6 +42,7 @@ from procedures.catalogue import (
     blockers_to_column,
     name_key,
 )
+from procedures.extras import extra_header_ids
 from procedures.models import (
     AuditEvent,
     Division,
@@ -712,11 +713,12 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> No
         (division, department): divisions.division_id(division, department or None)
         for division, department in dict.fromkeys((row[1], row[2]) for row in plan.new_rows)
     }
+    header_ids = extra_header_ids(connection, _extra_headers_of(plan.new_rows))
     stamp = bind_value(connection, table.c.created_at, now)
     constants = (Lifecycle.active.value, batch_id, 1, stamp, stamp)
     rows = plan.new_rows
     batches = (
-        _new_tuples(rows[start : start + BATCH_SIZE], division_ids, constants)
+        _new_tuples(rows[start : start + BATCH_SIZE], division_ids, header_ids, constants)
         for start in range(0, len(rows), BATCH_SIZE)
     )
     with indexes_built_after(connection, table, len(rows)):
@@ -726,12 +728,25 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> No
         _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
 
 
+def _extra_headers_of(rows: list[tuple[ParsedRow, str, str | None]]) -> Iterator[str]:
+    """Yield the headers of the extra columns the new rows come with (repeats included)."""
+    tables = {}
+    for row, _division, _department in rows:
+        if row.table is not None:
+            tables[id(row.table)] = row.table
+        else:
+            yield from row.extra
+    for table in tables.values():
+        yield from table.extra_headers
+
+
 _NAME_COLUMN = IMPORTED_FIELDS.index("name")
 
 
 def _new_tuples(
     rows: list[tuple[ParsedRow, str, str | None]],
     division_ids: dict[tuple[str, str | None], int],
+    header_ids: dict[str, int],
     constants: tuple[Any, ...],
 ) -> list[tuple]:
     """Return the INSERT values of new procedures, in the order of _INSERT_COLUMNS.
@@ -739,14 +754,14 @@ def _new_tuples(
     Built column by column, each distinct value converted once; the per-row work left is
     zip's. Tuples go straight to the driver: no ORM object, no SQLAlchemy parameter processing.
     """
-    columns: list[Any] = _new_columns([row for row, _division, _department in rows])
+    columns: list[Any] = _new_columns([row for row, _division, _department in rows], header_ids)
     columns.append(list(map(name_key, columns[_NAME_COLUMN])))
     columns.append([division_ids[(division, department)] for _row, division, department in rows])
     columns += [repeat(constant, len(rows)) for constant in constants]
     return list(zip(*columns, strict=True))
 
 
-def _new_columns(rows: list[ParsedRow]) -> list[list[Any]]:
+def _new_columns(rows: list[ParsedRow], header_ids: dict[str, int]) -> list[list[Any]]:
     """Return the imported fields and the extra JSON of new procedures, column by column.
 
     Rows of one sheet are read from the parser's own columns; rows made otherwise (several
@@ -758,7 +773,7 @@ def _new_columns(rows: list[ParsedRow]) -> list[list[Any]]:
         cells = {name: pick(column) for name, column in table.fields.items()}
         absent = [ABSENT] * len(rows)
         columns = [_stored_column(name, cells.get(name, absent)) for name in IMPORTED_FIELDS]
-        columns.append(_extra_json(table, pick))
+        columns.append(_extra_json(table, pick, header_ids))
         return columns
     values = [row.values for row in rows]
     columns = [
@@ -766,7 +781,7 @@ def _new_columns(rows: list[ParsedRow]) -> list[list[Any]]:
         for name in IMPORTED_FIELDS
     ]
     encode = _EXTRA_JSON.encode
-    columns.append([encode(row.extra) if row.extra else None for row in rows])
+    columns.append([_extra_object(row.extra, header_ids, encode) for row in rows])
     return columns
 
 
@@ -799,13 +814,21 @@ def _stored_column(name: str, cells: Sequence[Any]) -> Sequence[Any]:
     return list(map(stored.__getitem__, cells))
 
 
-def _extra_json(
-    table: RowTable, pick: Callable[[Sequence[Any]], Sequence[Any]]
-) -> list[str | None]:
-    """Return the extra columns of the picked rows as JSON objects, as json.dumps writes them.
+def _extra_object(
+    extra: dict[str, str], header_ids: dict[str, int], encode: Callable[[Any], str]
+) -> str | None:
+    """Return one row's extra columns as the JSON object _extra_json writes, or None."""
+    return encode({str(header_ids[h]): text for h, text in extra.items()}) if extra else None
 
-    Each distinct cell becomes its `"header":"text"` piece once; a row's object is its
-    non-blank pieces joined, all in C. Blank cells are left out, as ParsedRow.extra does.
+
+def _extra_json(
+    table: RowTable, pick: Callable[[Sequence[Any]], Sequence[Any]], header_ids: dict[str, int]
+) -> list[str | None]:
+    """Return the extra columns of the picked rows as JSON objects {header id: text}.
+
+    Each distinct cell becomes its `"id":"text"` piece once; a row's object is its non-blank
+    pieces joined, all in C. Blank cells are left out, as ParsedRow.extra does. The result is
+    what json.dumps writes (a test compares the two paths).
     """
     headers = table.extra_headers
     if not headers:
@@ -814,7 +837,7 @@ def _extra_json(
     pieces = []
     for header, column in zip(headers, table.extra_columns, strict=True):
         cells = pick(column)
-        key = encode(header) + ":"
+        key = f'"{header_ids[header]}":'
         piece = {cell: key + encode(cell) if cell else "" for cell in set(cells)}
         pieces.append(list(map(piece.__getitem__, cells)))
     bodies = map(",".join, map(filter, repeat(None), zip(*pieces, strict=True)))

@@ -4,7 +4,7 @@ import re
 
 from sqlmodel import select
 
-from procedures.models import AuditEvent, Role
+from procedures.models import AuditEvent, Procedure, Role
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
 
 
@@ -310,3 +310,33 @@ def test_a_known_channel_code_is_shown_by_its_name_and_free_text_as_written(clie
     login(client, "viewer")
     assert "<dd>コンビニ交付</dd>" in client.get(f"/procedures/{known.id}").get_data(as_text=True)
     assert "<dd>窓口とLINE</dd>" in client.get(f"/procedures/{free.id}").get_data(as_text=True)
+
+
+def test_columns_the_import_could_not_map_are_shown_on_the_procedure_page(app, client, db_session):
+    from procedures.imports import import_file
+
+    content = "課名,手続名,経由機関,担当者メモ\r\n市民課,転入届,1 国,\r\n".encode()
+    with app.app_context():
+        outcome = import_file(db_session, content=content, file_name="inventory.csv")
+        db_session.commit()
+    assert outcome.created == 1
+    procedure_id = db_session.exec(select(Procedure.id)).one()
+    add_user(db_session, "reader", Role.viewer)
+    login(client, "reader")
+    page = client.get(f"/procedures/{procedure_id}").get_data(as_text=True)
+    section = page[page.index("取り込んだ表のその他の列") :]
+    section = section[: section.index("</section>")]
+    # the blank cell of 担当者メモ is not listed
+    assert re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", section) == [("経由機関", "1 国")]
+    client.get("/lang/en")
+    page = client.get(f"/procedures/{procedure_id}").get_data(as_text=True)
+    assert "Other columns of the imported sheet" in page
+
+
+def test_a_procedure_without_unmapped_columns_shows_no_such_section(client, db_session):
+    own, _other = setup_city(db_session)
+    add_user(db_session, "reader", Role.viewer)
+    login(client, "reader")
+    page = client.get(f"/procedures/{own.id}").get_data(as_text=True)
+    assert "住民票の写しの交付申請" in page
+    assert "取り込んだ表のその他の列" not in page

@@ -293,11 +293,20 @@ def test_rows_of_several_sheets_are_stored_exactly_as_rows_of_one_sheet(app, db_
         ("=転入届", None, None, 1234, ",law_change,"),
         ("転出届", None, None, None, ""),
     ]
-    assert [p["extra"] for p in stored] == [
-        '{"法令番号":"昭和二十二年法律第百二十号"}',
-        '{"法令番号":"令和元年法律第1号","経由機関":"1 国"}',
-        None,
+    from procedures.extras import extra_attributes
+    from procedures.models import ExtraHeader
+
+    assert [extra_attributes(db_session, p["extra"]) for p in stored] == [
+        [("法令番号", "昭和二十二年法律第百二十号")],
+        [("法令番号", "令和元年法律第1号"), ("経由機関", "1 国")],
+        [],
     ]
+    # each header is written once, for both imports, and named by its id in the rows
+    headers = dict(db_session.execute(select(ExtraHeader.text, ExtraHeader.id)).all())
+    assert sorted(headers) == ["法令番号", "経由機関"]
+    assert stored[1]["extra"] == (
+        f'{{"{headers["法令番号"]}":"令和元年法律第1号","{headers["経由機関"]}":"1 国"}}'
+    )
 
 
 def _procedure_indexes(connection) -> list[tuple[str, str]]:

@@ -33,6 +33,7 @@ from procedures.catalogue import (
     procedure_context,
     update_procedure,
 )
+from procedures.extras import extra_attributes
 from procedures.forms import ConfirmBulkForm, ProcedureForm, TriageForm
 from procedures.models import Division, Procedure, Role
 from procedures.templating import FIELDS as FIELD_LABELS
@@ -115,6 +116,7 @@ def detail(procedure_id: int):
         department=department,
         division=division,
         blockers=blockers_from_column(procedure.blockers),
+        extras=extra_attributes(session, procedure.extra),
         trail=audit_trail(session, procedure_id),
         can_edit=can_edit,
         triage_form=form,
