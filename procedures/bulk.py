@@ -6,8 +6,9 @@ processing per row, one statement per batch (one COPY on PostgreSQL).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,11 +17,30 @@ from sqlalchemy import func, select
 REBUILD_MIN_ROWS = 10_000
 
 
+@dataclass(slots=True)
+class ColumnBatch:
+    """A batch of rows held column by column, in the order of bulk_insert's columns.
+
+    Every column must hold values of one type (a field's converter's), as the importer's do:
+    a column is taken for constant when all its values are equal.
+    """
+
+    columns: list[Sequence[Any]]
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+    def rows(self) -> list[tuple]:
+        """Return the batch as one tuple per row."""
+        return list(zip(*self.columns, strict=True))
+
+
 def bulk_insert(
     connection,
     table,
     columns: tuple[str, ...],
-    batches: Iterable[list[tuple]],
+    batches: Iterable[list[tuple] | ColumnBatch],
     on_batch: Callable[[int], None] | None = None,
 ) -> None:
     """Insert batches of value tuples: one COPY on PostgreSQL, one executemany per batch else.
@@ -28,6 +48,8 @@ def bulk_insert(
     On PostgreSQL the single COPY streams: the server stores rows while the next batch is being
     built. The values go to the database driver as they are, so they must already be in the
     form the driver takes (see bind_value for the ones SQLAlchemy would convert).
+    A ColumnBatch's columns that hold one value in every row are written into SQLite's
+    statement as constants instead of being bound again for each row.
     `on_batch(rows)` is called once each batch is written.
     """
     written = on_batch or (lambda _rows: None)
@@ -37,7 +59,7 @@ def bulk_insert(
         cursor = connection.connection.dbapi_connection.cursor()
         with cursor.copy(f"COPY {quote(table.name)} ({column_list}) FROM STDIN") as copy:
             for batch in batches:
-                for row in batch:
+                for row in batch.rows() if isinstance(batch, ColumnBatch) else batch:
                     copy.write_row(row)
                 written(len(batch))
         return
@@ -47,9 +69,48 @@ def bulk_insert(
         f"VALUES ({', '.join([marker] * len(columns))})"
     )
     for batch in batches:
-        if batch:
+        if not batch:
+            continue
+        if isinstance(batch, ColumnBatch):
+            connection.exec_driver_sql(*_with_constants(table.name, columns, batch, quote))
+        else:
             connection.exec_driver_sql(statement, batch)
-            written(len(batch))
+        written(len(batch))
+
+
+def _with_constants(
+    table_name: str, names: tuple[str, ...], batch: ColumnBatch, quote: Callable[[str], str]
+) -> tuple[str, list[tuple]]:
+    """Return SQLite's INSERT of a batch, its constant columns written as SQL literals."""
+    bound: list[tuple[str, Sequence[Any]]] = []
+    constants: list[tuple[str, str]] = []
+    for name, column in zip(names, batch.columns, strict=True):
+        literal = _sql_literal(column[0])
+        # list.count compares by identity first: a column of one shared value costs little.
+        if literal is not None and column.count(column[0]) == batch.size:
+            constants.append((name, literal))
+        else:
+            bound.append((name, column))
+    if not bound:  # a single row, or rows all alike: the driver needs a column to iterate
+        bound.append((constants[0][0], batch.columns[names.index(constants[0][0])]))
+        constants = constants[1:]
+    column_list = ", ".join(quote(name) for name, _ in bound + constants)
+    values = ", ".join(["?"] * len(bound) + [literal for _, literal in constants])
+    statement = f"INSERT INTO {quote(table_name)} ({column_list}) VALUES ({values})"
+    return statement, list(zip(*(column for _, column in bound), strict=True))
+
+
+def _sql_literal(value: Any) -> str | None:
+    """Return value as an SQLite literal storing what binding it would, or None if not simple."""
+    if value is None:
+        return "NULL"
+    if type(value) is bool:
+        return "1" if value else "0"
+    if type(value) is int and -(2**63) <= value < 2**63:
+        return str(value)
+    if type(value) is str and value.isprintable():  # no NUL, line break or lone surrogate
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 def bind_value(connection, column, value: Any) -> Any:

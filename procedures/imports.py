@@ -34,7 +34,7 @@ from importers.inventory import (
     RowTable,
     parse_inventory,
 )
-from procedures.bulk import bind_value, bulk_insert, indexes_built_after
+from procedures.bulk import ColumnBatch, bind_value, bulk_insert, indexes_built_after
 from procedures.catalogue import (
     DivisionCache,
     audit_text,
@@ -718,7 +718,7 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> No
     constants = (Lifecycle.active.value, batch_id, 1, stamp, stamp)
     rows = plan.new_rows
     batches = (
-        _new_tuples(rows[start : start + BATCH_SIZE], division_ids, header_ids, constants)
+        _new_batch(rows[start : start + BATCH_SIZE], division_ids, header_ids, constants)
         for start in range(0, len(rows), BATCH_SIZE)
     )
     with indexes_built_after(connection, table, len(rows)):
@@ -743,22 +743,22 @@ def _extra_headers_of(rows: list[tuple[ParsedRow, str, str | None]]) -> Iterator
 _NAME_COLUMN = IMPORTED_FIELDS.index("name")
 
 
-def _new_tuples(
+def _new_batch(
     rows: list[tuple[ParsedRow, str, str | None]],
     division_ids: dict[tuple[str, str | None], int],
     header_ids: dict[str, int],
     constants: tuple[Any, ...],
-) -> list[tuple]:
+) -> ColumnBatch:
     """Return the INSERT values of new procedures, in the order of _INSERT_COLUMNS.
 
     Built column by column, each distinct value converted once; the per-row work left is
-    zip's. Tuples go straight to the driver: no ORM object, no SQLAlchemy parameter processing.
+    zip's. Values go straight to the driver: no ORM object, no SQLAlchemy parameter processing.
     """
     columns: list[Any] = _new_columns([row for row, _division, _department in rows], header_ids)
     columns.append(list(map(name_key, columns[_NAME_COLUMN])))
     columns.append([division_ids[(division, department)] for _row, division, department in rows])
-    columns += [repeat(constant, len(rows)) for constant in constants]
-    return list(zip(*columns, strict=True))
+    columns += [[constant] * len(rows) for constant in constants]
+    return ColumnBatch(columns, len(rows))
 
 
 def _new_columns(rows: list[ParsedRow], header_ids: dict[str, int]) -> list[list[Any]]:

@@ -380,3 +380,31 @@ def test_a_first_import_numbers_divisions_and_procedures_in_the_order_of_the_fil
     assert divisions == ["道路課", "市民課", "保育課"]
     names = db_session.exec(select(Procedure.name).order_by(Procedure.id)).all()
     assert names == [name for _division, name in rows]
+
+
+def test_values_shared_by_every_row_of_a_batch_are_stored_as_when_they_differ(app, db_session):
+    """SQLite writes a column that holds one value in every row of a batch into the INSERT
+    itself; a quote, a line break, a yes/no and a blank must come out as they do when bound."""
+    from procedures.imports import import_file
+
+    headers = ("課名", "手続名", "根拠法令", "手数料", "押印", "添付書類", "年間件数")
+    alike = [
+        ("", f"届出{n}", "市長が定める'特例'規則", "無", "要", "住民票\n印鑑証明書", "")
+        for n in range(3)
+    ]
+    different = ("", "届出9", "別の規則", "有", "不要", "なし", "12")
+    with app.app_context():
+        for division, rows in (("甲課", alike), ("乙課", [*alike, different]), ("丙課", alike[:1])):
+            filled = [(division, *row[1:]) for row in rows]
+            content = workbook_bytes(filled, headers=headers)
+            outcome = import_file(db_session, content=content, file_name=f"{division}.xlsx")
+            assert (outcome.created, outcome.errors) == (len(rows), [])
+        db_session.commit()
+    alike_stored = _stored(db_session, "甲課")
+    assert [
+        (p["legal_basis"], p["fee_required"], p["seal_required"], p["attachments"])
+        for p in alike_stored
+    ] == [("市長が定める'特例'規則", False, True, "住民票\n印鑑証明書")] * 3
+    assert {p["annual_volume"] for p in alike_stored} == {None}
+    assert _stored(db_session, "乙課")[:3] == alike_stored
+    assert _stored(db_session, "丙課") == alike_stored[:1]
