@@ -822,9 +822,13 @@ def _scan_biff(stream: bytes, file_name: str, limits: ReadLimits) -> None:
             last_col = max(last_col, col)
         elif record == 0x0200 and length >= 10:  # DIMENSIONS: python-calamine allocates by it
             if length >= 14:  # BIFF8: 32-bit rows
-                _first_row, rows, _first_col, cols = struct.unpack_from("<IIHH", stream, body)
+                first_row, rows, _first_col, cols = struct.unpack_from("<IIHH", stream, body)
             else:  # BIFF5/7: 16-bit rows
-                _first_row, rows, _first_col, cols = struct.unpack_from("<4H", stream, body)
+                first_row, rows, _first_col, cols = struct.unpack_from("<4H", stream, body)
+            if first_row > rows:
+                # python-calamine takes rows - first_row unsigned: 31 - 128 asked it for 6.5 TB
+                # (columns the other way round it reads as it should)
+                raise InventoryRefused("file_corrupt", file_name=file_name)
             last_row = max(last_row, rows - 1)
             last_col = max(last_col, cols - 1)
         elif record in (0x0809, 0x0409, 0x0209, 0x0009):  # BOF: a new substream
