@@ -179,3 +179,44 @@ def indexes_built_after(connection, table, new_rows: int) -> Iterator[None]:
             build()
         raise
     build()
+
+
+_POSTGRES_FOREIGN_KEYS = (
+    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = to_regclass(:table) AND contype = 'f' ORDER BY conname"
+)
+
+
+@contextmanager
+def foreign_keys_checked_after(connection, filled, tables, new_rows: int) -> Iterator[None]:
+    """On PostgreSQL, check the tables' foreign keys once after a first large load, not per row.
+
+    PostgreSQL checks each new row's references with a trigger of its own: for the national
+    inventory that is 300,000 look-ups (a division and a batch for each procedure, a procedure
+    and a batch for each audit entry), 0.8 s of the audit INSERT alone. Dropping the
+    constraints and adding them back checks every row in one query each, as PostgreSQL's
+    manual advises for loading a database. Done, like indexes_built_after, only when `filled`
+    is empty, inside the caller's transaction: a rollback brings the constraints back, and a
+    reference gone wrong fails the import when they are added back.
+    """
+    if connection.dialect.name != "postgresql" or new_rows < REBUILD_MIN_ROWS:
+        yield
+        return
+    if connection.execute(select(func.count()).select_from(filled)).scalar_one() > 0:
+        yield
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    dropped = []
+    for table in tables:
+        for name, definition in connection.execute(
+            text(_POSTGRES_FOREIGN_KEYS), {"table": table.name}
+        ):
+            connection.exec_driver_sql(
+                f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT {quote(name)}"
+            )
+            dropped.append((table.name, name, definition))
+    yield  # on failure the caller rolls back, which restores the constraints
+    for table_name, name, definition in dropped:
+        connection.exec_driver_sql(
+            f"ALTER TABLE {quote(table_name)} ADD CONSTRAINT {quote(name)} {definition}"
+        )

@@ -34,7 +34,13 @@ from importers.inventory import (
     RowTable,
     parse_inventory,
 )
-from procedures.bulk import ColumnBatch, bind_value, bulk_insert, indexes_built_after
+from procedures.bulk import (
+    ColumnBatch,
+    bind_value,
+    bulk_insert,
+    foreign_keys_checked_after,
+    indexes_built_after,
+)
 from procedures.catalogue import (
     DivisionCache,
     audit_text,
@@ -721,11 +727,13 @@ def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> No
         _new_batch(rows[start : start + BATCH_SIZE], division_ids, header_ids, constants)
         for start in range(0, len(rows), BATCH_SIZE)
     )
-    with indexes_built_after(connection, table, len(rows)):
-        bulk_insert(connection, table, _INSERT_COLUMNS, batches, on_batch=tick)
-    if plan.new_rows:
-        # One INSERT ... SELECT writes every creation's audit entry, found by its batch.
-        _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
+    audit = AuditEvent.__table__
+    with foreign_keys_checked_after(connection, table, [table, audit], len(rows)):
+        with indexes_built_after(connection, table, len(rows)):
+            bulk_insert(connection, table, _INSERT_COLUMNS, batches, on_batch=tick)
+        if plan.new_rows:
+            # One INSERT ... SELECT writes every creation's audit entry, found by its batch.
+            _audit_creations(connection, batch_id=batch_id, user_id=user_id, now=now)
 
 
 def _extra_headers_of(rows: list[tuple[ParsedRow, str, str | None]]) -> Iterator[str]:

@@ -418,3 +418,72 @@ def test_values_shared_by_every_row_of_a_batch_are_stored_as_when_they_differ(ap
     assert {p["annual_volume"] for p in alike_stored} == {None}
     assert _stored(db_session, "乙課")[:3] == alike_stored
     assert _stored(db_session, "丙課") == alike_stored[:1]
+
+
+def _foreign_keys(connection) -> list[tuple[str, str]]:
+    from sqlalchemy import text
+
+    return connection.execute(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' "
+            "AND conrelid IN (to_regclass('procedure'), to_regclass('auditevent')) "
+            "ORDER BY conname"
+        )
+    ).all()
+
+
+def test_a_first_large_import_on_postgresql_checks_references_once_and_keeps_the_constraints(
+    app, db_session, monkeypatch
+):
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from procedures import bulk
+    from procedures.imports import import_file
+    from tests.conftest import ON_POSTGRES
+
+    if not ON_POSTGRES:
+        pytest.skip("PostgreSQL checks references with a trigger per row; SQLite does not")
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 3)
+    before = _foreign_keys(db_session.connection())
+    assert len(before) == 6
+    content = workbook_bytes([("市民課", f"手続{number}", "1") for number in range(1, 5)])
+    with app.app_context():
+        outcome = import_file(db_session, content=content, file_name="four.xlsx")
+    assert outcome.created == 4
+    assert _foreign_keys(db_session.connection()) == before
+    db_session.commit()
+    # the constraints hold again: a procedure of a division that does not exist is refused
+    with pytest.raises(IntegrityError):
+        db_session.execute(
+            text(
+                "INSERT INTO procedure (name, name_key, division_id, verdict, blockers, "
+                "lifecycle, version, volume_is_estimate, mynaportal_eligible, created_at, "
+                "updated_at) VALUES ('x', 'x', 999999, 'undecided', '', 'active', 1, false, "
+                "false, now(), now())"
+            )
+        )
+    db_session.rollback()
+
+
+def test_foreign_keys_dropped_for_a_load_that_fails_are_back_after_the_rollback(app, db_session):
+    import pytest
+
+    from procedures.bulk import foreign_keys_checked_after
+    from procedures.models import AuditEvent, Procedure
+    from tests.conftest import ON_POSTGRES
+
+    if not ON_POSTGRES:
+        pytest.skip("PostgreSQL checks references with a trigger per row; SQLite does not")
+    connection = db_session.connection()
+    before = _foreign_keys(connection)
+    tables = [Procedure.__table__, AuditEvent.__table__]
+    with (
+        pytest.raises(RuntimeError),
+        foreign_keys_checked_after(connection, Procedure.__table__, tables, 10_000),
+    ):
+        assert _foreign_keys(connection) == []
+        raise RuntimeError("the load failed")
+    db_session.rollback()
+    assert _foreign_keys(db_session.connection()) == before
