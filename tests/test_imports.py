@@ -309,6 +309,19 @@ def test_rows_of_several_sheets_are_stored_exactly_as_rows_of_one_sheet(app, db_
     )
 
 
+def _import_four_as_a_large_first_import(app, db_session, monkeypatch) -> bytes:
+    """Import four procedures into an empty table, as if they were over REBUILD_MIN_ROWS."""
+    from procedures import bulk
+    from procedures.imports import import_file
+
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 3)
+    content = workbook_bytes([("市民課", f"手続{number}", "1") for number in range(1, 5)])
+    with app.app_context():
+        outcome = import_file(db_session, content=content, file_name="four.xlsx")
+    assert outcome.created == 4
+    return content
+
+
 def _procedure_indexes(connection) -> list[tuple[str, str]]:
     from procedures.bulk import table_indexes
 
@@ -319,16 +332,11 @@ def test_a_large_import_into_a_small_table_builds_the_indexes_again_as_they_were
     app, db_session, monkeypatch
 ):
 
-    from procedures import bulk
     from procedures.imports import import_file
 
-    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 3)
     before = _procedure_indexes(db_session.connection())
     assert len(before) == 8
-    content = workbook_bytes([("市民課", f"手続{number}", "1") for number in range(1, 5)])
-    with app.app_context():
-        outcome = import_file(db_session, content=content, file_name="four.xlsx")
-    assert outcome.created == 4
+    content = _import_four_as_a_large_first_import(app, db_session, monkeypatch)
     assert _procedure_indexes(db_session.connection()) == before
     db_session.commit()
     # Looked up through the rebuilt (division, name key) index: the same file changes nothing.
@@ -439,19 +447,13 @@ def test_a_first_large_import_on_postgresql_checks_references_once_and_keeps_the
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from procedures import bulk
-    from procedures.imports import import_file
     from tests.conftest import ON_POSTGRES
 
     if not ON_POSTGRES:
         pytest.skip("PostgreSQL checks references with a trigger per row; SQLite does not")
-    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 3)
     before = _foreign_keys(db_session.connection())
     assert len(before) == 6
-    content = workbook_bytes([("市民課", f"手続{number}", "1") for number in range(1, 5)])
-    with app.app_context():
-        outcome = import_file(db_session, content=content, file_name="four.xlsx")
-    assert outcome.created == 4
+    _import_four_as_a_large_first_import(app, db_session, monkeypatch)
     assert _foreign_keys(db_session.connection()) == before
     db_session.commit()
     # the constraints hold again: a procedure of a division that does not exist is refused
