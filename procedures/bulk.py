@@ -83,19 +83,20 @@ def _with_constants(
 ) -> tuple[str, list[tuple]]:
     """Return SQLite's INSERT of a batch, its constant columns written as SQL literals."""
     bound: list[tuple[str, Sequence[Any]]] = []
-    constants: list[tuple[str, str]] = []
+    constants: list[tuple[str, Sequence[Any], str]] = []
     for name, column in zip(names, batch.columns, strict=True):
         literal = _sql_literal(column[0])
         # list.count compares by identity first: a column of one shared value costs little.
         if literal is not None and column.count(column[0]) == batch.size:
-            constants.append((name, literal))
+            constants.append((name, column, literal))
         else:
             bound.append((name, column))
     if not bound:  # a single row, or rows all alike: the driver needs a column to iterate
-        bound.append((constants[0][0], batch.columns[names.index(constants[0][0])]))
-        constants = constants[1:]
-    column_list = ", ".join(quote(name) for name, _ in bound + constants)
-    values = ", ".join(["?"] * len(bound) + [literal for _, literal in constants])
+        name, column, _literal = constants.pop(0)
+        bound.append((name, column))
+    ordered = [name for name, _ in bound] + [name for name, _, _ in constants]
+    column_list = ", ".join(map(quote, ordered))
+    values = ", ".join(["?"] * len(bound) + [literal for _, _, literal in constants])
     statement = f"INSERT INTO {quote(table_name)} ({column_list}) VALUES ({values})"
     return statement, list(zip(*(column for _, column in bound), strict=True))
 
@@ -134,6 +135,18 @@ _POSTGRES_INDEXES = (
 )
 
 
+def _large_load(connection, table, new_rows: int, dialects: tuple[str, ...]) -> bool:
+    """Whether an insert is worth loading first and indexing or checking after.
+
+    At least REBUILD_MIN_ROWS rows, and on SQLite no fewer than the table holds; on
+    PostgreSQL only into an empty table (see indexes_built_after for why).
+    """
+    if new_rows < REBUILD_MIN_ROWS or connection.dialect.name not in dialects:
+        return False
+    held = connection.execute(select(func.count()).select_from(table)).scalar_one()
+    return held <= (new_rows if connection.dialect.name == "sqlite" else 0)
+
+
 def table_indexes(connection, table) -> list[tuple[str, str]]:
     """Return (name, CREATE INDEX statement) of a table's own indexes, by name."""
     query = _POSTGRES_INDEXES if connection.dialect.name == "postgresql" else _SQLITE_INDEXES
@@ -154,11 +167,7 @@ def indexes_built_after(connection, table, new_rows: int) -> Iterator[None]:
     (a city's first inventory): dropping an index locks the table until the commit, so other
     clerks' pages wait those seconds, and there is nothing yet for them to read.
     """
-    if new_rows < REBUILD_MIN_ROWS or connection.dialect.name not in ("sqlite", "postgresql"):
-        yield
-        return
-    held = connection.execute(select(func.count()).select_from(table)).scalar_one()
-    if held > (new_rows if connection.dialect.name == "sqlite" else 0):
+    if not _large_load(connection, table, new_rows, ("sqlite", "postgresql")):
         yield
         return
     indexes = table_indexes(connection, table)
@@ -199,10 +208,7 @@ def foreign_keys_checked_after(connection, filled, tables, new_rows: int) -> Ite
     is empty, inside the caller's transaction: a rollback brings the constraints back, and a
     reference gone wrong fails the import when they are added back.
     """
-    if connection.dialect.name != "postgresql" or new_rows < REBUILD_MIN_ROWS:
-        yield
-        return
-    if connection.execute(select(func.count()).select_from(filled)).scalar_one() > 0:
+    if not _large_load(connection, filled, new_rows, ("postgresql",)):
         yield
         return
     quote = connection.dialect.identifier_preparer.quote

@@ -61,8 +61,10 @@ def extra_attributes(session, extra: str | None) -> list[tuple[str, str]]:
     if not isinstance(cells, dict):
         return []
     ids = [int(key) for key in cells if key.isdigit()]
-    query = select(ExtraHeader.id, ExtraHeader.text).where(ExtraHeader.id.in_(ids))
-    texts = dict(session.execute(query).all())
+    texts = {}
+    if ids:
+        query = select(ExtraHeader.id, ExtraHeader.text).where(ExtraHeader.id.in_(ids))
+        texts = dict(session.execute(query).all())
     # A key that names no recorded header is shown as it is rather than dropped.
     return [
         (texts.get(int(key), key) if key.isdigit() else key, str(value))
