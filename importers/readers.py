@@ -19,9 +19,13 @@ import sys
 import zipfile
 import zlib
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import PurePath
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -234,25 +238,34 @@ def _read_zip(content: bytes, file_name: str, limits: ReadLimits) -> RawWorkbook
         )
     budget = _Budget(limits.max_uncompressed_bytes)
     formulas: dict[str, list[tuple[int, int]]] = {}
+    read_already: dict[str, RawSheet] = {}
     ods_merges: dict[str, list[tuple[int, int, int, int]]] = {}
     if file_format == "xlsx":
         sheet_paths = _xlsx_sheet_paths(content, by_name, file_name, budget)
-        seen = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels"}
+        support = _support_members(content, infos, file_name, budget)
         for info in infos:
-            if info.filename in seen or info.is_dir():
+            if not _is_worksheet(info):
                 continue
             chunks = _inflate(content, info, file_name, budget)
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                sheet = sheet_paths.get(info.filename, info.filename)
+            sheet = sheet_paths.get(info.filename, info.filename)
+            in_pieces = None
+            tried_pieces = _worth_pieces(info, support)
+            if tried_pieces:
+                with _calamine_errors(file_name):
+                    in_pieces = _read_in_pieces(
+                        chunks, sheet, info.filename, support, limits, info.file_size
+                    )
+            if in_pieces is not None:
+                read_already[sheet], cells = in_pieces
+            else:  # scanned (again) here, then read whole by calamine
+                if tried_pieces:
+                    chunks = _inflate(content, info, file_name, None)  # counted once already
                 cells = _scan_worksheet(chunks, sheet, limits)
-                if cells is None:  # unusual layout: check it exactly
-                    exact = _inflate(content, info, file_name, None)
-                    cells = _scan_worksheet_exactly(exact, sheet, limits, file_name)
-                if cells:
-                    formulas[sheet] = cells
-            else:
-                for _ in chunks:
-                    pass
+            if cells is None:  # unusual layout: check it exactly
+                exact = _inflate(content, info, file_name, None)
+                cells = _scan_worksheet_exactly(exact, sheet, limits, file_name)
+            if cells:
+                formulas[sheet] = cells
     else:
         for info in infos:
             if info.is_dir():
@@ -266,12 +279,55 @@ def _read_zip(content: bytes, file_name: str, limits: ReadLimits) -> RawWorkbook
             else:
                 for _ in chunks:
                     pass
-    sheets = _calamine_sheets(content, file_name)
+    sheets = _calamine_sheets(content, file_name, read_already)
     for sheet in sheets:
         sheet.formula_cells = formulas.get(sheet.name, [])
         if file_format == "ods":
             sheet.merges = ods_merges.get(sheet.name, [])
     return RawWorkbook(file_format, sheets)
+
+
+_WORKBOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+
+
+def _is_worksheet(info: zipfile.ZipInfo) -> bool:
+    return info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+
+
+def _support_members(
+    content: bytes, infos: list[zipfile.ZipInfo], file_name: str, budget: _Budget
+) -> dict[str, bytes]:
+    """Inflate every member but the worksheets; return those a piece's workbook needs.
+
+    Kept: the XML parts (workbook, relations, styles, shared strings) and every worksheet's
+    path, mapped to an empty sheet; pictures and other binary parts are only counted.
+    """
+    kept: dict[str, bytes] = {}
+    for info in infos:
+        if info.is_dir():
+            continue
+        if _is_worksheet(info):
+            kept[info.filename] = _EMPTY_WORKSHEET
+            continue
+        # the workbook and its relations were counted once already, by _xlsx_sheet_paths
+        counted = info.filename in _WORKBOOK_PARTS
+        chunks = _inflate(content, info, file_name, None if counted else budget)
+        if info.filename.endswith(_SUPPORT_SUFFIXES) or info.filename == "[Content_Types].xml":
+            kept[info.filename] = b"".join(chunks)
+        else:
+            for _ in chunks:
+                pass
+    return kept
+
+
+def _worth_pieces(info: zipfile.ZipInfo, support: dict[str, bytes]) -> bool:
+    """Whether a worksheet is read in pieces: a large one, with little else to copy for each.
+
+    Each piece's workbook repeats the support members and calamine reads their shared strings
+    again, so they must stay small beside the sheet: PIECES_SUPPORT_SHARE times smaller.
+    """
+    repeated = sum(map(len, support.values()))
+    return info.file_size >= PIECES_MIN_BYTES and repeated * PIECES_SUPPORT_SHARE <= info.file_size
 
 
 def _xlsx_sheet_paths(
@@ -363,6 +419,34 @@ _CELL_REF = re.compile(rb'<c r="([A-Z]+)(\d+)"')
 _CACHED_VALUE = re.compile(rb"<v(?:\s[^>]*)?>[^<]")
 
 
+def _extent_pattern(head: bytes, limits: ReadLimits) -> re.Pattern[bytes] | None:
+    """Return the pattern finding cells outside the <dimension> in ``head``, and formulas.
+
+    None when the head does not follow the usual layout (no dimension, prefixed XML) or the
+    dimension itself holds more cells than ``max_cells``: the sheet is then checked exactly.
+    """
+    root = _ROOT.search(head)
+    dimension = _DIMENSION.search(head)
+    if root is None or root.group(1) or dimension is None:
+        return None
+    last_col = (dimension.group(3) or dimension.group(1)).decode()
+    last_row = int(dimension.group(4) or dimension.group(2))
+    if (_column_index(last_col) + 1) * last_row > limits.max_cells:
+        return None
+    # Any row number with as many digits as the last row is cheaper to match than "at most
+    # the last row", and bounds the grid well enough when that stays under the cap (75,072
+    # rows x 38 columns: 99,999 x 38 = 3.8 million cells).
+    digits = len(str(last_row))
+    rows_pattern = (
+        b"\\d{1,%d}" % digits
+        if (10**digits - 1) * (_column_index(last_col) + 1) <= limits.max_cells
+        else _le_number(last_row)
+    )
+    return re.compile(
+        b'<(?:c(?![^\\s/>])(?! r="' + _le_letters(last_col) + rows_pattern + b'")|f[\\s/>])'
+    )
+
+
 def _scan_worksheet(
     chunks: Iterator[bytes], sheet: str, limits: ReadLimits
 ) -> list[tuple[int, int]] | None:
@@ -387,28 +471,10 @@ def _scan_worksheet(
             if b"<sheetData" not in head and len(chunk) < 65536:
                 carry = chunk  # too little to see the start of the data yet
                 continue
-            root = _ROOT.search(head)
-            dimension = _DIMENSION.search(head)
-            if root is None or root.group(1) or dimension is None:
+            pattern = _extent_pattern(head, limits)
+            if pattern is None:
                 unusual = True
                 continue
-            last_col = (dimension.group(3) or dimension.group(1)).decode()
-            last_row = int(dimension.group(4) or dimension.group(2))
-            if (_column_index(last_col) + 1) * last_row > limits.max_cells:
-                unusual = True
-                continue
-            # Any row number with as many digits as the last row is cheaper to match than
-            # "at most the last row", and bounds the grid well enough when that stays under
-            # the cap (75,072 rows x 38 columns: 99,999 x 38 = 3.8 million cells).
-            digits = len(str(last_row))
-            rows_pattern = (
-                b"\\d{1,%d}" % digits
-                if (10**digits - 1) * (_column_index(last_col) + 1) <= limits.max_cells
-                else _le_number(last_row)
-            )
-            pattern = re.compile(
-                b'<(?:c(?![^\\s/>])(?! r="' + _le_letters(last_col) + rows_pattern + b'")|f[\\s/>])'
-            )
         # Cells never straddle the scanned ranges: each range ends after a "</c>"; the few
         # bytes from the last "</c>" of a chunk to the first of the next are scanned together.
         first = chunk.find(b"</c>")
@@ -642,23 +708,35 @@ class _SharedTexts(dict):
         return value
 
 
-def _calamine_sheets(content: bytes, file_name: str) -> list[RawSheet]:
-    """Read every sheet with python-calamine."""
+def _calamine_sheets(
+    content: bytes, file_name: str, read_already: dict[str, RawSheet] | None = None
+) -> list[RawSheet]:
+    """Read every sheet with python-calamine, except those in ``read_already`` (by name)."""
     sheets: list[RawSheet] = []
-    try:
+    with _calamine_errors(file_name):
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
         for meta in workbook.sheets_metadata:
             if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
                 sheets.append(RawSheet(meta.name, [], is_worksheet=False))
                 continue
+            if read_already and meta.name in read_already:
+                sheets.append(read_already[meta.name])
+                continue
             sheet = workbook.get_sheet_by_name(meta.name)
-            rows = sheet_rows(sheet)
-            merges = [
-                (start[0], start[1], end[0], end[1])
-                for start, end in sheet.merged_cell_ranges or []
-            ]
-            sheets.append(RawSheet(meta.name, rows, merges=merges))
+            sheets.append(RawSheet(meta.name, sheet_rows(sheet), merges=_merges_of(sheet)))
         workbook.close()
+    return sheets
+
+
+def _merges_of(sheet: python_calamine.CalamineSheet) -> list[tuple[int, int, int, int]]:
+    return [(start[0], start[1], end[0], end[1]) for start, end in sheet.merged_cell_ranges or []]
+
+
+@contextmanager
+def _calamine_errors(file_name: str) -> Iterator[None]:
+    """Turn what python-calamine raises on a damaged or protected file into a refusal."""
+    try:
+        yield
     except python_calamine.PasswordError:
         raise InventoryRefused("file_encrypted", file_name=file_name) from None
     except InventoryRefused:
@@ -667,7 +745,186 @@ def _calamine_sheets(content: bytes, file_name: str) -> list[RawSheet]:
         if isinstance(error, KeyboardInterrupt | SystemExit | GeneratorExit | MemoryError):
             raise
         raise InventoryRefused("file_corrupt", file_name=file_name) from None
-    return sheets
+
+
+# ------------------------------------------------------------------------------------------
+# a large worksheet in pieces: calamine parses one while the next is scanned
+# ------------------------------------------------------------------------------------------
+
+#: A worksheet at least this large (its XML inflated) is read in pieces (see _read_in_pieces):
+#: the local inventory's 18 MB sheet then reads in 0.23 s instead of 0.33 s.
+PIECES_MIN_BYTES = 8 << 20
+#: At least this much worksheet XML per piece (otherwise an eighth of the sheet).
+PIECE_BYTES = 1 << 20
+#: Calamine gives each piece's rows from the sheet's first row, those before it empty: with
+#: more pieces, the rows made and dropped would outgrow what the overlap saves.
+MOST_PIECES = 8
+#: Members the pieces' workbooks share with the file: workbook, relations, styles, strings.
+_SUPPORT_SUFFIXES = (".xml", ".rels")
+#: ... and only when they are this many times smaller than the sheet (see _worth_pieces).
+PIECES_SUPPORT_SHARE = 64
+_SHEET_DATA = re.compile(rb"<sheetData(?:\s[^>]*)?>")
+_DATA_END = b"</sheetData></worksheet>"
+_EMPTY_WORKSHEET = (
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b"<sheetData/></worksheet>"
+)
+
+
+def _read_in_pieces(
+    chunks: Iterator[bytes],
+    name: str,
+    path: str,
+    support: dict[str, bytes],
+    limits: ReadLimits,
+    sheet_size: int,
+) -> tuple[RawSheet, list[tuple[int, int]]] | None:
+    """Read a large worksheet's cells and its formulas without value, in pieces of rows.
+
+    Each piece is scanned as _scan_worksheet scans a whole sheet, then given to python-calamine
+    as a workbook of its own (the file's styles and strings, this sheet cut down to the piece)
+    in a worker thread, which calamine runs without the GIL: the next piece is inflated and
+    scanned, and the one before turned into rows, meanwhile. A piece reaches calamine only once
+    scanned, so the extent check still comes first. The national file reads in 1.5 s instead
+    of 2.1 s. Returns None, having inflated the rest of the sheet, when the sheet does not
+    follow the usual layout or its rows are out of order: the caller then reads it whole.
+    """
+    rows: list[list[Any]] = []
+    formulas: list[tuple[int, int]] = []
+    shared = _SharedTexts().__getitem__
+    others = [(member, data) for member, data in support.items() if member != path]
+    last_sheet: python_calamine.CalamineSheet | None = None
+    usual = True
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as worker:
+        try:
+            worker.submit(int).result()
+        except RuntimeError:  # no thread to be had (a capped address space): read it whole
+            usual = False
+        parsing: deque[Future] = deque()
+        head = b""
+        pattern: re.Pattern[bytes] | None = None
+        for piece, is_last in _sheet_pieces(chunks, sheet_size) if usual else ():
+            if pattern is None:
+                start = _SHEET_DATA.search(piece, 0, 65536)
+                pattern = _extent_pattern(piece[:65536], limits)
+                if start is None or pattern is None:
+                    usual = False
+                    break
+                head = piece[: start.end()]
+                parts = [piece]
+            else:
+                parts = [head, piece]
+            if not _scan_piece(piece, 0, len(piece), pattern, formulas):
+                usual = False
+                break
+            if not is_last:
+                parts.append(_DATA_END)
+            book = python_calamine.CalamineWorkbook.from_filelike(
+                io.BytesIO(_stored_zip([*others, (path, parts)]))
+            )
+            parsing.append(worker.submit(book.get_sheet_by_name, name))
+            if len(parsing) > 1 and not _add_piece_rows(parsing.popleft().result(), rows, shared):
+                usual = False
+                break
+        while usual and parsing:
+            last_sheet = parsing.popleft().result()
+            usual = _add_piece_rows(last_sheet, rows, shared)
+    if not usual:
+        for _ in chunks:  # the budget still counts the real size
+            pass
+        return None
+    _even_widths(rows)
+    merges = _merges_of(last_sheet) if last_sheet is not None else []
+    return RawSheet(name, rows, merges=merges), formulas
+
+
+def _sheet_pieces(chunks: Iterator[bytes], sheet_size: int) -> Iterator[tuple[bytes, bool]]:
+    """Cut worksheet XML into at most MOST_PIECES pieces, each ending after a "</row>".
+
+    A piece holds at least PIECE_BYTES, or an even share of ``sheet_size`` (the size the zip
+    declares). Yields (piece, is_last); the last one holds the rest, the end of the data
+    included.
+    """
+    piece_bytes = max(PIECE_BYTES, sheet_size // MOST_PIECES + 1)
+    pending: list[bytes] = []
+    size = 0
+    cuts = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size < piece_bytes or cuts == MOST_PIECES - 1:
+            continue
+        data = b"".join(pending)
+        start = 0
+        while len(data) - start >= piece_bytes and cuts < MOST_PIECES - 1:
+            cut = data.find(b"</row>", start + piece_bytes - len(b"</row>"))
+            if cut < 0:
+                break
+            cut += len(b"</row>")
+            yield data[start:cut], False
+            start = cut
+            cuts += 1
+        pending = [data[start:]]
+        size = len(pending[0])
+    yield b"".join(pending), True
+
+
+def _add_piece_rows(
+    sheet: python_calamine.CalamineSheet, rows: list[list[Any]], shared: Callable[[Any], Any]
+) -> bool:
+    """Append a piece's rows to ``rows``; False when it holds a row before the last one read.
+
+    Every piece's cells keep their references, so calamine gives each piece's rows from the
+    sheet's first row: the rows before ``len(rows)`` are the pieces before (empty here).
+    """
+    start = sheet.start
+    if start is None:
+        return True
+    if start[0] < len(rows):  # rows out of order in the XML: read the sheet whole instead
+        return False
+    lead = [""] * start[1]
+    cells = islice(sheet.iter_rows(), len(rows), None)
+    if lead:
+        rows.extend([*lead, *map(shared, row)] for row in cells)
+    else:
+        rows.extend(list(map(shared, row)) for row in cells)
+    return True
+
+
+def _even_widths(rows: list[list[Any]]) -> None:
+    """Pad rows to the widest, as one calamine range of the whole sheet gives them."""
+    if not rows:
+        return
+    width = max(map(len, rows))
+    if min(map(len, rows)) < width:
+        rows[:] = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
+
+
+def _stored_zip(members: list[tuple[str, bytes | list[bytes]]]) -> bytes:
+    """Return a zip archive holding the members uncompressed (each as bytes or its parts)."""
+    out: list[bytes] = []
+    directory: list[bytes] = []
+    offset = 0
+    for member, data in members:
+        parts = [data] if isinstance(data, bytes) else data
+        encoded = member.encode()
+        crc = 0
+        for part in parts:
+            crc = _inflating.crc32(part, crc)
+        size = sum(map(len, parts))
+        sizes = (crc, size, size, len(encoded))
+        local = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0x800, 0, 0, 0, *sizes, 0)
+        central = struct.pack(
+            "<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0x800, 0, 0, 0, *sizes, 0, 0, 0, 0, 0, offset
+        )
+        out += [local, encoded, *parts]
+        directory += [central, encoded]
+        offset += len(local) + len(encoded) + size
+    listing = b"".join(directory)
+    end = struct.pack(
+        "<4s4H2IH", b"PK\x05\x06", 0, 0, len(members), len(members), len(listing), offset, 0
+    )
+    return b"".join([*out, listing, end])
 
 
 # ------------------------------------------------------------------------------------------

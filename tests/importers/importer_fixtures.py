@@ -10,6 +10,8 @@ from xml.sax.saxutils import escape
 import openpyxl
 import pytest
 
+import importers.readers as readers
+
 Rows = list[list[Any]]
 
 
@@ -133,3 +135,19 @@ def replace_member(workbook: bytes, member: str, data: bytes | str) -> bytes:
 def read_member(workbook: bytes, member: str) -> str:
     """Return one member of a zip-based workbook as text."""
     return zipfile.ZipFile(io.BytesIO(workbook)).read(member).decode("utf-8")
+
+
+def read_every_sheet_in_pieces(monkeypatch, most_pieces: int = 50) -> None:
+    """Make the xlsx reader cut every worksheet, however small, into pieces of one row."""
+    monkeypatch.setattr(readers, "PIECES_MIN_BYTES", 0)
+    monkeypatch.setattr(readers, "PIECE_BYTES", 1)
+    monkeypatch.setattr(readers, "MOST_PIECES", most_pieces)
+    monkeypatch.setattr(readers, "PIECES_SUPPORT_SHARE", 0)
+
+
+@pytest.fixture(params=["whole", "in pieces"])
+def xlsx_reading(request, monkeypatch) -> str:
+    """Run a test twice: xlsx sheets read whole, then cut into pieces of one row each."""
+    if request.param == "in pieces":
+        read_every_sheet_in_pieces(monkeypatch)
+    return request.param

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importer_fixtures as F
+import pytest
+from importer_fixtures import xlsx_reading  # noqa: F401 (the fixture below)
 
 from importers.inventory import parse_inventory
+
+#: Every test here runs with xlsx sheets read whole and read in pieces of one row.
+pytestmark = pytest.mark.usefixtures("xlsx_reading")
 
 HEADER = ["手続名", "担当課", "年間件数"]
 ROWS = [["転入届", "市民課", 1234], ["閲覧", "市民課", "約500"]]

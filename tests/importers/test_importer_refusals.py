@@ -9,8 +9,12 @@ import zipfile
 
 import importer_fixtures as F
 import pytest
+from importer_fixtures import xlsx_reading  # noqa: F401 (the fixture below)
 
 from importers.inventory import InventoryRefused, ReadLimits, parse_inventory
+
+#: Every test here runs with xlsx sheets read whole and read in pieces of one row.
+pytestmark = pytest.mark.usefixtures("xlsx_reading")
 
 GOOD = [["手続名", "担当課"], ["転入届", "市民課"]]
 
