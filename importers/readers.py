@@ -822,7 +822,7 @@ def _read_in_pieces(
             book = python_calamine.CalamineWorkbook.from_filelike(
                 io.BytesIO(_stored_zip([*others, (path, parts)]))
             )
-            parsing.append(worker.submit(book.get_sheet_by_name, name))
+            parsing.append(worker.submit(_parsed_sheet, book, name))
             if len(parsing) > 1 and not _add_piece_rows(parsing.popleft().result(), rows, shared):
                 usual = False
                 break
@@ -836,6 +836,13 @@ def _read_in_pieces(
     _even_widths(rows)
     merges = _merges_of(last_sheet) if last_sheet is not None else []
     return RawSheet(name, rows, merges=merges), formulas
+
+
+def _parsed_sheet(book: python_calamine.CalamineWorkbook, name: str):
+    """Parse one sheet of a piece's workbook, then let the workbook's copy of the file go."""
+    sheet = book.get_sheet_by_name(name)
+    book.close()
+    return sheet
 
 
 def _sheet_pieces(chunks: Iterator[bytes], sheet_size: int) -> Iterator[tuple[bytes, bool]]:
