@@ -241,8 +241,8 @@ def _read_zip(content: bytes, file_name: str, limits: ReadLimits) -> RawWorkbook
     read_already: dict[str, RawSheet] = {}
     ods_merges: dict[str, list[tuple[int, int, int, int]]] = {}
     if file_format == "xlsx":
-        sheet_paths = _xlsx_sheet_paths(content, by_name, file_name, budget)
         support = _support_members(content, infos, file_name, budget)
+        sheet_paths = _xlsx_sheet_paths(support, file_name)
         for info in infos:
             if not _is_worksheet(info):
                 continue
@@ -287,9 +287,6 @@ def _read_zip(content: bytes, file_name: str, limits: ReadLimits) -> RawWorkbook
     return RawWorkbook(file_format, sheets)
 
 
-_WORKBOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
-
-
 def _is_worksheet(info: zipfile.ZipInfo) -> bool:
     return info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
 
@@ -309,9 +306,7 @@ def _support_members(
         if _is_worksheet(info):
             kept[info.filename] = _EMPTY_WORKSHEET
             continue
-        # the workbook and its relations were counted once already, by _xlsx_sheet_paths
-        counted = info.filename in _WORKBOOK_PARTS
-        chunks = _inflate(content, info, file_name, None if counted else budget)
+        chunks = _inflate(content, info, file_name, budget)
         if info.filename.endswith(_SUPPORT_SUFFIXES) or info.filename == "[Content_Types].xml":
             kept[info.filename] = b"".join(chunks)
         else:
@@ -330,20 +325,12 @@ def _worth_pieces(info: zipfile.ZipInfo, support: dict[str, bytes]) -> bool:
     return info.file_size >= PIECES_MIN_BYTES and repeated * PIECES_SUPPORT_SHARE <= info.file_size
 
 
-def _xlsx_sheet_paths(
-    content: bytes, by_name: dict[str, zipfile.ZipInfo], file_name: str, budget: _Budget
-) -> dict[str, str]:
-    """Map each worksheet's path in the zip to the sheet's name."""
-    rels_info = by_name.get("xl/_rels/workbook.xml.rels")
+def _xlsx_sheet_paths(support: dict[str, bytes], file_name: str) -> dict[str, str]:
+    """Map each worksheet's path in the zip to the sheet's name (from _support_members)."""
+    rels_xml = support.get("xl/_rels/workbook.xml.rels")
     try:
-        workbook = ET.fromstring(
-            b"".join(_inflate(content, by_name["xl/workbook.xml"], file_name, budget))
-        )
-        rels = (
-            ET.fromstring(b"".join(_inflate(content, rels_info, file_name, budget)))
-            if rels_info is not None
-            else None
-        )
+        workbook = ET.fromstring(support["xl/workbook.xml"])
+        rels = ET.fromstring(rels_xml) if rels_xml is not None else None
     except (ET.ParseError, LookupError):  # LookupError: an XML declaration's unknown encoding
         raise InventoryRefused("file_corrupt", file_name=file_name) from None
     targets: dict[str, str] = {}
@@ -908,7 +895,12 @@ def _even_widths(rows: list[list[Any]]) -> None:
 
 
 def _stored_zip(members: list[tuple[str, bytes | list[bytes]]]) -> bytes:
-    """Return a zip archive holding the members uncompressed (each as bytes or its parts)."""
+    """Return a zip archive holding the members uncompressed (each as bytes or its parts).
+
+    Not zipfile's writer: that wants each member joined into one bytes and copies it into
+    its buffer again; written here, a piece is copied once (the national read 1.42 s, 1.51 s
+    with zipfile).
+    """
     out: list[bytes] = []
     directory: list[bytes] = []
     offset = 0
