@@ -58,7 +58,8 @@ def _make_plan(app, size: int) -> None:
     from sqlmodel import Session
 
     from procedures.models import Procedure
-    from procedures.ranking import DEFAULT_POLICY, recompute_plan
+    from procedures.plan.ranking import DEFAULT_POLICY
+    from procedures.plan.schedule import recompute_plan
 
     engine = app.extensions["engine"]
     with Session(engine) as session:
@@ -84,12 +85,8 @@ def measure(database_url: str, label: str) -> dict:
     from sqlmodel import Session
     from triage import load
 
-    from procedures.exports import (
-        INVENTORY_COLUMNS,
-        inventory_rows,
-        inventory_workbook,
-        plan_workbook,
-    )
+    from procedures.catalogue.exports import INVENTORY_COLUMNS, inventory_rows, inventory_workbook
+    from procedures.plan.exports import plan_workbook
 
     app = load(database_url)
     engine = app.extensions["engine"]

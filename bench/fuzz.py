@@ -672,7 +672,7 @@ def _check_parsed(parsed) -> tuple[str, str]:
 
 
 def _classify_app(data: bytes, file_name: str, session_factory) -> tuple[str, str]:
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     with session_factory() as session:
         # import_file = analyse_file, then the writes; rolled back so every input meets the
@@ -735,8 +735,9 @@ def _worker(conn, memory_mb: int, mode: str, stderr_path: str) -> None:
 
 
 def _scratch_app():
-    from procedures import create_app, db
-    from procedures.cli import upgrade_schema
+    from procedures import create_app
+    from procedures.core import db
+    from procedures.core.cli import upgrade_schema
 
     url = os.environ.get("FUZZ_DATABASE_URL") or (
         f"sqlite:///{tempfile.mkdtemp(prefix='fuzz-db-')}/fuzz.sqlite"

@@ -52,8 +52,8 @@ def build(database_url: str) -> int:
     from sqlmodel import Session
     from triage import load
 
+    from procedures.accounts.users import create_user
     from procedures.models import Procedure, Role
-    from procedures.users import create_user
 
     app = load(database_url)
     engine = app.extensions["engine"]

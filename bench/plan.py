@@ -74,16 +74,13 @@ def plan_benchmark(database_url: str, label: str) -> dict:
     from sqlmodel import Session
 
     from procedures import create_app
-    from procedures.cli import upgrade_schema
+    from procedures.accounts.users import create_user
+    from procedures.core.cli import upgrade_schema
     from procedures.models import Procedure, Role
-    from procedures.ranking import (
-        DEFAULT_POLICY,
-        load_candidates,
-        recompute_plan,
-        save_plan_snapshot,
-        save_policy,
-    )
-    from procedures.users import create_user
+    from procedures.plan.policy import save_policy
+    from procedures.plan.ranking import DEFAULT_POLICY, load_candidates
+    from procedures.plan.saved import save_plan_snapshot
+    from procedures.plan.schedule import recompute_plan
 
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": database_url})
     engine = app.extensions["engine"]

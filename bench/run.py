@@ -60,7 +60,7 @@ FULL_IMPORT = f"""
 import os
 from procedures import create_app
 from procedures.cli import upgrade_schema
-from procedures import db
+from procedures.core import db
 from procedures.imports import import_file
 from importers.inventory import ReadLimits
 app = create_app({{'TESTING': True, 'SECRET_KEY': 'bench', 'DATABASE_URL': os.environ['BENCH_DB']}})
@@ -116,7 +116,7 @@ def scratch_postgres(base_url: str, prefix: str = "bench") -> Iterator[str]:
     from sqlalchemy import text
 
     sys.path.insert(0, str(ROOT))
-    from procedures.db import make_engine
+    from procedures.core.db import make_engine
 
     schema = f"{prefix}_{int(time.time() * 1000)}"
     engine = make_engine(base_url)

@@ -42,11 +42,12 @@ def timed(call, repeat: int) -> float:
 
 def load(database_url: str):
     """Build the app on a fresh database holding the national inventory."""
-    from procedures import create_app, db
-    from procedures.cli import upgrade_schema
-    from procedures.imports import import_file
+    from procedures import create_app
+    from procedures.accounts.users import create_user
+    from procedures.core import db
+    from procedures.core.cli import upgrade_schema
+    from procedures.imports.service import import_file
     from procedures.models import Role
-    from procedures.users import create_user
 
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": database_url})
     with app.app_context():

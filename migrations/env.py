@@ -4,7 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import procedures.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from procedures.db import make_engine
+from procedures.core.db import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -37,17 +37,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
 
-    from procedures import auth, cli, db, errors, i18n, security, templating
-    from procedures.views import register_blueprints
+    # Imported here, not at the top: `import procedures.models` (Alembic, the benchmarks) must
+    # not load the web layer.
+    from procedures import accounts, catalogue, dashboard, demo, imports, plan, priority, survey
+    from procedures.core import auth, cli, db, errors, i18n, security, templating
 
-    db.init_app(app)
-    i18n.init_app(app)
-    auth.init_app(app)
-    errors.init_app(app)
-    templating.init_app(app)
-    security.init_app(app)
-    cli.init_app(app)
-    register_blueprints(app)
+    # Core first (database, sign-in, languages, errors, templating), then each area of the job.
+    for area in (db, i18n, auth, errors, templating, security, cli):
+        area.init_app(app)
+    for area in (accounts, catalogue, imports, plan, priority, dashboard, survey, demo):
+        area.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind a reverse proxy every request comes from the proxy's address: take the
         # client's address (sign-in throttling and log) and scheme from the X-Forwarded-*

@@ -12,12 +12,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from procedures import create_app
-from procedures.catalogue import DivisionCache, name_key
-from procedures.cli import upgrade_schema
-from procedures.db import make_engine, wait_for_checkpoints
-from procedures.import_jobs import wait_for_imports
+from procedures.accounts.users import create_user
+from procedures.catalogue.procedures import DivisionCache, name_key
+from procedures.core.cli import upgrade_schema
+from procedures.core.db import make_engine, wait_for_checkpoints
+from procedures.imports.jobs import wait_for_imports
 from procedures.models import Procedure, Role
-from procedures.users import create_user
 
 BASE_DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = BASE_DATABASE_URL.startswith("postgres")

@@ -18,7 +18,9 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
-from procedures.imports import analyse_file, import_file, store_batch
+from procedures.imports.apply import store_batch
+from procedures.imports.preview import analyse_file
+from procedures.imports.service import import_file
 from procedures.models import (
     MatchStatus,
     PriorityMatch,
@@ -28,12 +30,9 @@ from procedures.models import (
     User,
     Verdict,
 )
-from procedures.ranking import (
-    ensure_policy,
-    recompute_plan,
-    save_plan_snapshot,
-    set_pin,
-)
+from procedures.plan.policy import ensure_policy, set_pin
+from procedures.plan.saved import save_plan_snapshot
+from procedures.plan.schedule import recompute_plan
 from tests.conftest import PASSWORD, add_division, add_procedure, add_user
 from tests.test_browser import (  # noqa: F401
     CHROMIUM,
@@ -56,7 +55,7 @@ SKIPPED_ENDPOINTS = {
     "static": "style sheets and scripts",
     "auth.set_language": "switches the language and redirects",
     "catalogue.index": "redirects to the procedure list",
-    "plan.export_inventory": "downloads .xlsx",
+    "catalogue.export_inventory": "downloads .xlsx",
     "plan.export_year": "downloads .xlsx",
     "plan.export_year_csv": "downloads .csv",
 }

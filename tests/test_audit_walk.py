@@ -18,8 +18,8 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
-from procedures.catalogue import audit_text, blockers_from_column
-from procedures.import_jobs import wait_for_imports
+from procedures.catalogue.procedures import audit_text, blockers_from_column
+from procedures.imports.jobs import wait_for_imports
 from procedures.models import (
     AuditEvent,
     ImportBatch,
@@ -44,7 +44,7 @@ WRITE_PATHS = {
     "imports.commit": ("import", "import_background"),
     "plan.pin": ("plan_pin", "plan_exclude"),
     "plan.unpin": ("plan_unpin",),
-    "priority.resolve": ("retire", "keep"),
+    "catalogue.resolve": ("retire", "keep"),
     "priority.decide": ("priority_confirm",),
 }
 

@@ -3,8 +3,8 @@
 import pytest
 from sqlmodel import select
 
+from procedures.accounts.users import verify_password
 from procedures.models import Role, User
-from procedures.users import verify_password
 from tests.conftest import PASSWORD, add_division, add_procedure, add_user, csrf_token, login
 
 

@@ -86,7 +86,7 @@ def test_a_large_write_is_copied_from_the_log_into_the_database_file_after_its_c
     database file alone (what a file-level copy takes) then holds the committed rows."""
     import shutil
 
-    from procedures.db import CHECKPOINT_WAL_BYTES, wait_for_checkpoints
+    from procedures.core.db import CHECKPOINT_WAL_BYTES, wait_for_checkpoints
 
     engine = app.extensions["engine"]
     path = engine.url.database

@@ -313,7 +313,7 @@ def test_a_known_channel_code_is_shown_by_its_name_and_free_text_as_written(clie
 
 
 def test_columns_the_import_could_not_map_are_shown_on_the_procedure_page(app, client, db_session):
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     content = "課名,手続名,経由機関,担当者メモ\r\n市民課,転入届,1 国,\r\n".encode()
     with app.app_context():

@@ -21,11 +21,12 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from procedures import imports, triage
-from procedures.catalogue import name_key
-from procedures.import_jobs import wait_for_imports
+from procedures.catalogue import triage
+from procedures.catalogue import views as catalogue_views
+from procedures.catalogue.procedures import name_key
+from procedures.imports import service as import_service
+from procedures.imports.jobs import wait_for_imports
 from procedures.models import AuditEvent, ImportBatch, Procedure, Role, User
-from procedures.views import catalogue as catalogue_views
 from tests.conftest import ON_POSTGRES, add_division, add_user, csrf_token, login
 
 JSON = {"Accept": "application/json"}
@@ -145,7 +146,7 @@ def run_import_and_edits(app, city, monkeypatch, *, mode: str, fail_import: bool
     edit_token = csrf_token(editor, f"/procedures/{city['ids'][0]}")
     import_wrote = threading.Event()
     edit_thread: dict[str, int] = {}
-    write = imports.apply_plan
+    write = import_service.apply_plan
 
     def hold_the_write_open(*args, **kwargs):
         # Every row is written but not committed: wait until an edit is stuck behind it.
@@ -155,7 +156,7 @@ def run_import_and_edits(app, city, monkeypatch, *, mode: str, fail_import: bool
         if fail_import:
             raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(imports, "apply_plan", hold_the_write_open)
+    monkeypatch.setattr(import_service, "apply_plan", hold_the_write_open)
 
     def do_import():
         response = import_client.post(f"{location}/commit", data={"csrf_token": import_token})
@@ -439,7 +440,7 @@ def test_an_edit_saved_while_the_import_compares_keeps_the_audit_chain_unbroken(
     login(editor, "editor")
     edit_url = f"/procedures/{ident}/edit"
     edit_token = csrf_token(editor, edit_url)
-    write = imports.apply_plan
+    write = import_service.apply_plan
 
     def edit_then_write(*args, **kwargs):
         # The import has compared the file with the database; a clerk saves before it writes.
@@ -456,7 +457,7 @@ def test_an_edit_saved_while_the_import_compares_keeps_the_audit_chain_unbroken(
             assert pool.submit(editor.post, edit_url, data=data).result().status_code == 302
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "apply_plan", edit_then_write)
+    monkeypatch.setattr(import_service, "apply_plan", edit_then_write)
     response = client.post(f"{location}/commit", data={"csrf_token": csrf_token(client, location)})
     events = [
         (e.action, e.old_value, e.new_value)

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from procedures.charts import Bar, Group, Segment, bar_chart, fit, text_width
-from procedures.demo import load_demo
+from procedures.dashboard.charts import Bar, Group, Segment, bar_chart, fit, text_width
+from procedures.demo.loader import load_demo
 from procedures.models import (
     Lifecycle,
     MatchStatus,
@@ -21,7 +21,7 @@ from procedures.models import (
     Role,
     Verdict,
 )
-from procedures.ranking import recompute_plan
+from procedures.plan.schedule import recompute_plan
 from tests.conftest import PASSWORD, add_division, add_procedure, add_user, login
 from tests.test_browser import (  # noqa: F401
     browser_page,

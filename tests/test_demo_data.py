@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from procedures.demo_data import (
+from procedures.demo.generator import (
     LIFE_EVENTS,
     MYNAPORTAL_LIFE_EVENTS,
     PROCEDURE_FIELDS,

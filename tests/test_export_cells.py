@@ -4,7 +4,7 @@ import io
 
 from openpyxl import load_workbook
 
-from procedures.exports import INVENTORY_COLUMNS, inventory_workbook
+from procedures.catalogue.exports import INVENTORY_COLUMNS, inventory_workbook
 from procedures.models import Verdict
 from tests.conftest import add_division, add_procedure
 

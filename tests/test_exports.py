@@ -5,9 +5,11 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from procedures.exports import inventory_workbook, neutralise, plan_workbook
+from procedures.catalogue.exports import inventory_workbook
+from procedures.core.spreadsheets import neutralise
 from procedures.models import Verdict
-from procedures.ranking import recompute_plan
+from procedures.plan.exports import plan_workbook
+from procedures.plan.schedule import recompute_plan
 from tests.conftest import add_division, add_procedure
 
 

@@ -96,7 +96,7 @@ def test_volume_beyond_the_database_column_is_kept_unknown_and_the_import_commit
     app, db_session, volume
 ):
     # 3,000,000,000 fits SQLite's INTEGER but not PostgreSQL's: the whole import failed there
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     content = f'課名,手続名,年間件数\r\n市民課,転入届,"{volume}"\r\n市民課,転出届,12\r\n'.encode()
     with app.app_context():
@@ -187,7 +187,7 @@ def test_a_cell_of_thousands_of_characters_is_not_taken_for_a_header():
 def test_escaped_nul_and_lone_surrogate_are_stored_on_both_databases(app, db_session):
     # Excel's _x0000_ gave NUL (PostgreSQL: "cannot contain NUL") and _xD800_ a lone surrogate
     # ("surrogates not allowed" on SQLite too): the whole import failed
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     content = (
         "課名,手続名,備考\r\n"
@@ -204,7 +204,7 @@ def test_escaped_nul_and_lone_surrogate_are_stored_on_both_databases(app, db_ses
 
 def test_nul_written_raw_into_a_csv_after_its_first_64_kb_is_dropped(app, db_session):
     # only the first 64 KB are checked for binary content: a NUL further on reached PostgreSQL
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     filler = "".join(f"市民課,手続{n},備考\r\n" for n in range(4000))
     content = ("課名,手続名,備考\r\n" + filler + "市民課,転入届,窓口\x00のみ\r\n").encode()
@@ -219,7 +219,7 @@ def test_nul_written_raw_into_a_csv_after_its_first_64_kb_is_dropped(app, db_ses
 
 def test_values_too_long_for_their_column_refuse_the_row_with_a_message(app, db_session):
     # found by bench/fuzz.py --postgres: StringDataRightTruncation failed the whole import
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     division, code, channel = "課" * 250, "C" * 150, "電子申請" * 60
     content = (

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import func, select
 
-from procedures import import_jobs, imports, progress
+from procedures.imports import jobs as import_jobs
+from procedures.imports import progress
+from procedures.imports import service as import_service
 from procedures.models import AuditEvent, ImportBatch, Procedure, Role, utcnow
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
 from tests.test_browser import browser_page, live_server, sign_in  # noqa: F401 - fixtures
@@ -210,7 +212,7 @@ def test_a_long_import_is_refused_whole_when_a_procedure_was_saved_meanwhile(
     division = add_division(db_session, "市民課")
     add_procedure(db_session, division, "証明書交付申請1", annual_volume=1)
     location = previewed_batch(office)
-    write = imports.apply_plan
+    write = import_service.apply_plan
 
     def someone_saves_then_write(*args, **kwargs):
         with app.extensions["engine"].begin() as connection:
@@ -220,7 +222,7 @@ def test_a_long_import_is_refused_whole_when_a_procedure_was_saved_meanwhile(
             )
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "apply_plan", someone_saves_then_write)
+    monkeypatch.setattr(import_service, "apply_plan", someone_saves_then_write)
     confirm(office, location)
     import_jobs.wait_for_imports(app)
 

@@ -208,7 +208,7 @@ def test_mapping_to_an_unknown_field_is_refused(client, db_session):
 
 
 def test_import_reports_progress_up_to_every_procedure_written(app, db_session):
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     content = workbook_bytes([("市民課", f"手続{number}", "1") for number in range(1, 2502)])
     seen = []
@@ -263,7 +263,7 @@ def _stored(db_session, division: str) -> list[dict]:
 def test_rows_of_several_sheets_are_stored_exactly_as_rows_of_one_sheet(app, db_session):
     """New procedures are written from the parser's columns when they come from one sheet,
     from each row's values otherwise; both must store the same thing."""
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     def rows_for(division):
         return [(division, *row[1:]) for row in QUIRKY_ROWS]
@@ -293,7 +293,7 @@ def test_rows_of_several_sheets_are_stored_exactly_as_rows_of_one_sheet(app, db_
         ("=転入届", None, None, 1234, ",law_change,"),
         ("転出届", None, None, None, ""),
     ]
-    from procedures.extras import extra_attributes
+    from procedures.catalogue.extras import extra_attributes
     from procedures.models import ExtraHeader
 
     assert [extra_attributes(db_session, p["extra"]) for p in stored] == [
@@ -311,8 +311,8 @@ def test_rows_of_several_sheets_are_stored_exactly_as_rows_of_one_sheet(app, db_
 
 def _import_four_as_a_large_first_import(app, db_session, monkeypatch) -> bytes:
     """Import four procedures into an empty table, as if they were over REBUILD_MIN_ROWS."""
-    from procedures import bulk
-    from procedures.imports import import_file
+    from procedures.core import bulk
+    from procedures.imports.service import import_file
 
     monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 3)
     content = workbook_bytes([("市民課", f"手続{number}", "1") for number in range(1, 5)])
@@ -323,7 +323,7 @@ def _import_four_as_a_large_first_import(app, db_session, monkeypatch) -> bytes:
 
 
 def _procedure_indexes(connection) -> list[tuple[str, str]]:
-    from procedures.bulk import table_indexes
+    from procedures.core.bulk import table_indexes
 
     return table_indexes(connection, Procedure.__table__)
 
@@ -332,7 +332,7 @@ def test_a_large_import_into_a_small_table_builds_the_indexes_again_as_they_were
     app, db_session, monkeypatch
 ):
 
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     before = _procedure_indexes(db_session.connection())
     assert len(before) == 8
@@ -348,7 +348,7 @@ def test_a_large_import_into_a_small_table_builds_the_indexes_again_as_they_were
 def test_indexes_dropped_for_an_insert_that_fails_are_back_before_the_rollback(app, db_session):
     import pytest
 
-    from procedures.bulk import indexes_built_after
+    from procedures.core.bulk import indexes_built_after
     from procedures.models import Procedure
 
     connection = db_session.connection()
@@ -367,7 +367,7 @@ def test_indexes_stay_for_a_large_insert_into_a_table_that_holds_procedures_on_p
 ):
     """On PostgreSQL dropping an index would lock out the other clerks' pages until the
     commit: it is done only into an empty table. SQLite's readers keep their snapshot."""
-    from procedures.bulk import indexes_built_after
+    from procedures.core.bulk import indexes_built_after
     from procedures.models import Procedure
     from tests.conftest import ON_POSTGRES, add_division, add_procedure
 
@@ -381,7 +381,7 @@ def test_indexes_stay_for_a_large_insert_into_a_table_that_holds_procedures_on_p
 
 
 def test_a_first_import_numbers_divisions_and_procedures_in_the_order_of_the_file(app, db_session):
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
     from procedures.models import Division
 
     rows = [
@@ -403,7 +403,7 @@ def test_a_first_import_numbers_divisions_and_procedures_in_the_order_of_the_fil
 def test_values_shared_by_every_row_of_a_batch_are_stored_as_when_they_differ(app, db_session):
     """SQLite writes a column that holds one value in every row of a batch into the INSERT
     itself; a quote, a line break, a yes/no and a blank must come out as they do when bound."""
-    from procedures.imports import import_file
+    from procedures.imports.service import import_file
 
     headers = ("課名", "手続名", "根拠法令", "手数料", "押印", "添付書類", "年間件数")
     alike = [
@@ -472,7 +472,7 @@ def test_a_first_large_import_on_postgresql_checks_references_once_and_keeps_the
 def test_foreign_keys_dropped_for_a_load_that_fails_are_back_after_the_rollback(app, db_session):
     import pytest
 
-    from procedures.bulk import foreign_keys_checked_after
+    from procedures.core.bulk import foreign_keys_checked_after
     from procedures.models import AuditEvent, Procedure
     from tests.conftest import ON_POSTGRES
 

@@ -30,13 +30,13 @@ def test_extra_columns_written_by_header_keep_their_headers_through_0009_and_bac
     from conftest import add_division
     from sqlalchemy import text
 
-    from procedures.extras import extra_attributes
+    from procedures.catalogue.extras import extra_attributes
     from procedures.models import ExtraHeader
 
     engine = app.extensions["engine"]
     with app.app_context():
         command.downgrade(_alembic(app), "0008")
-        from procedures import db
+        from procedures.core import db
 
         with db.session_scope() as session:
             division = add_division(session, "市民課")

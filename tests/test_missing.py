@@ -129,7 +129,7 @@ def test_a_post_without_csrf_token_is_refused(client, db_session, queue):
 
 
 def test_a_retired_procedure_is_left_out_of_suggestions(client, db_session, queue):
-    from procedures.priority import refresh_suggestions
+    from procedures.priority.matching import refresh_suggestions
 
     login(client, "office")
     decide(client, queue["care"], "retire")

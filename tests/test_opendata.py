@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from procedures.dashboard.opendata import opendata_json
 from procedures.models import Lifecycle, OnlineStatus, PlanPin, Role, Verdict
-from procedures.opendata import opendata_json
-from procedures.ranking import recompute_plan
+from procedures.plan.schedule import recompute_plan
 from tests.conftest import add_division, add_procedure, add_user, login
 
 #: Strings that only internal fields hold; none may appear in any open-data file.

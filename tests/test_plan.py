@@ -8,18 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from procedures.models import AuditEvent, PlanEntry, PlanPolicy, Role, Verdict
-from procedures.ranking import (
-    DEFAULT_POLICY,
-    Candidate,
-    Pin,
-    current_policy,
-    progress,
-    rank_candidates,
-    recompute_plan,
-    save_plan_snapshot,
-    save_policy,
-    set_pin,
-)
+from procedures.plan.policy import current_policy, save_policy, set_pin
+from procedures.plan.ranking import DEFAULT_POLICY, Candidate, Pin, rank_candidates
+from procedures.plan.saved import save_plan_snapshot
+from procedures.plan.schedule import progress, recompute_plan
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
 
 

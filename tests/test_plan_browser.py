@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from procedures.models import Role, Verdict
-from procedures.ranking import recompute_plan, save_policy
+from procedures.plan.policy import save_policy
+from procedures.plan.schedule import recompute_plan
 from tests.conftest import PASSWORD, add_division, add_procedure, add_user
 from tests.test_browser import browser_page, live_server, shoot  # noqa: F401
 from tests.test_plan import policy

@@ -15,14 +15,8 @@ from procedures.models import (
     Procedure,
     Role,
 )
-from procedures.priority import (
-    SUGGEST_THRESHOLD,
-    PriorityCsvError,
-    best_matches,
-    match_score,
-    normalise,
-    parse_priority_csv,
-)
+from procedures.priority.matching import SUGGEST_THRESHOLD, best_matches, match_score, normalise
+from procedures.priority.national_list import PriorityCsvError, parse_priority_csv
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
 
 SEED_NAMES_IN_ORDER_START = [
@@ -448,7 +442,7 @@ def test_a_malformed_csv_is_refused_with_what_to_fix(app, content, problems):
 
 
 def test_the_seed_file_parses_as_a_revision(app):
-    from procedures.priority import SEED_PATH
+    from procedures.priority.national_list import SEED_PATH
 
     rows = parse_priority_csv(SEED_PATH.read_bytes())
     assert len(rows) == 27

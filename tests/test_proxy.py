@@ -3,8 +3,8 @@
 import pytest
 
 from procedures import create_app
-from procedures.cli import upgrade_schema
-from procedures.import_jobs import wait_for_imports
+from procedures.core.cli import upgrade_schema
+from procedures.imports.jobs import wait_for_imports
 from procedures.models import Role
 from tests.conftest import add_user, login
 

@@ -1,6 +1,6 @@
 """The plan's tier rules on small hand-made sets."""
 
-from procedures.ranking import DEFAULT_POLICY, Candidate, rank_candidates
+from procedures.plan.ranking import DEFAULT_POLICY, Candidate, rank_candidates
 
 
 def policy(*capacities: int, tiers=None) -> dict:
@@ -114,7 +114,8 @@ def test_life_event_weights_raise_a_procedure_and_explain_it():
 
 
 def test_life_events_are_read_from_the_database_and_kept_by_the_policy(app, db_session):
-    from procedures.ranking import load_candidates, normalise_policy
+    from procedures.plan.policy import normalise_policy
+    from procedures.plan.ranking import load_candidates
     from tests.conftest import add_division, add_procedure
 
     division = add_division(db_session, "子育て給付課")

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from procedures.models import Role, Verdict
-from procedures.ranking import recompute_plan
-from procedures.survey import current_fiscal_year
+from procedures.plan.schedule import recompute_plan
+from procedures.survey.status import current_fiscal_year
 from procedures.vocabulary import japanese_fiscal_year
 from tests.conftest import add_division, add_procedure, add_user
 from tests.test_browser import browser_page, live_server, shoot, sign_in  # noqa: F401

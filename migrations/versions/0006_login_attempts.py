@@ -2,6 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
+Create Date: 2026-11-23 14:51:55
 """
 
 from collections.abc import Sequence

@@ -2,6 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
+Create Date: 2026-11-23 17:02:20
 """
 
 from collections.abc import Sequence

@@ -4,6 +4,7 @@ procedure.extra changes from {header: text} to {header id: text}; existing rows 
 
 Revision ID: 0009
 Revises: 0008
+Create Date: 2026-12-02 18:12:41
 """
 
 import hashlib

@@ -1,0 +1,53 @@
+"""Commands that create users."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from procedures.core import db
+from procedures.models import Role, User
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("login")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--division", "division_name", help="The division a division user belongs to.")
+def create_user_command(login: str, role: str, division_name: str | None) -> None:
+    """Create a user; the password is read from standard input."""
+    from procedures.accounts.users import UserError, create_user
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with db.session_scope() as session:
+            create_user(
+                session=session,
+                login=login,
+                password=password,
+                role=Role(role),
+                division_name=division_name,
+            )
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"created user {login} ({role})")
+
+
+@click.command("ensure-admin")
+@with_appcontext
+@click.option("--login", default="admin", show_default=True)
+def ensure_admin_command(login: str) -> None:
+    """Create the first admin with a random password, printed once; do nothing if one exists."""
+    from procedures.accounts.users import create_user, generate_password
+
+    with db.session_scope() as session:
+        if session.execute(select(User.id).where(User.role == Role.admin)).first():
+            click.echo("an admin user exists already; its password is not shown again")
+            return
+        password = generate_password()
+        create_user(session=session, login=login, password=password, role=Role.admin)
+    click.echo(f"created admin user {login!r} with password: {password}")
+    click.echo("Write it down now: it is not shown again.")

@@ -1,0 +1,1 @@
+"""The framework every area stands on: database, sign-in, languages, errors, headers, templating."""

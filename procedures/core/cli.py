@@ -1,0 +1,99 @@
+"""Commands of the installation: schema, backup and restore."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from procedures.core import db
+
+
+def init_app(app: Flask) -> None:
+    """Register the installation's commands."""
+    for command in (
+        init_db_command,
+        backup_command,
+        restore_command,
+    ):
+        app.cli.add_command(command)
+
+
+def upgrade_schema() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parents[2]
+    config = Config()
+    config.set_main_option("script_location", str(root / "migrations"))
+    config.attributes["engine"] = db.engine()
+    command.upgrade(config, "head")
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    upgrade_schema()
+    click.echo("database schema is up to date")
+
+
+def _sqlite_path() -> Path:
+    """Return the SQLite file of the app's database, or stop with what to use instead."""
+    engine = db.engine()
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        raise click.ClickException(
+            "backup and restore work on the embedded SQLite database; for PostgreSQL use "
+            "pg_dump --format=custom and pg_restore (see README)"
+        )
+    return Path(engine.url.database)
+
+
+@click.command("backup")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def backup_command(output: Path) -> None:
+    """Copy the live SQLite database consistently (SQLite's online backup API)."""
+    import sqlite3
+
+    source_path = _sqlite_path()
+    if output.exists():
+        raise click.ClickException(f"{output} exists; choose a new file name")
+    with (
+        closing(sqlite3.connect(source_path)) as source,
+        closing(sqlite3.connect(output)) as target,
+    ):
+        # The backup API copies page by page and restarts if a writer changes the source,
+        # so the copy is one consistent state even while the app keeps writing.
+        source.backup(target)
+    click.echo(f"backed up {source_path.name} to {output}")
+
+
+@click.command("restore")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+)
+@with_appcontext
+def restore_command(input_path: Path) -> None:
+    """Put a backup back in place of the SQLite database (stop the app first)."""
+    import sqlite3
+
+    target_path = _sqlite_path()
+    with closing(sqlite3.connect(input_path)) as source:
+        try:
+            check = source.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            check = str(error)
+        if check != "ok":
+            raise click.ClickException(f"{input_path} is not a sound SQLite database: {check}")
+        db.engine().dispose()
+        with closing(sqlite3.connect(target_path)) as target:
+            source.backup(target)
+    click.echo(f"restored {target_path.name} from {input_path}")

@@ -1,0 +1,52 @@
+"""Languages: Japanese by default, English complete; the choice lives in the session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, has_request_context, request, session
+from flask_babel import Babel
+
+LANGUAGES = ("ja", "en")
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
+
+
+def select_locale() -> str:
+    """Pick the UI language: the user's choice, else Japanese."""
+    if not has_request_context():
+        return "ja"
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return "ja"
+
+
+def compile_catalogs() -> list[Path]:
+    """Compile every messages.po into messages.mo when the .mo is missing or older."""
+    written = []
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        # Write beside and rename: several test workers or app processes may compile at once.
+        partial_path = mo_path.with_suffix(f".mo.{os.getpid()}")
+        with partial_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        os.replace(partial_path, mo_path)
+        written.append(mo_path)
+    return written
+
+
+def init_app(app: Flask) -> None:
+    """Attach Flask-Babel; compile catalogs that are out of date so a fresh clone shows Japanese."""
+    compile_catalogs()
+    Babel(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def _language_context() -> dict:
+        return {"current_lang": select_locale(), "request_path": request.full_path}

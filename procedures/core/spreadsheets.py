@@ -1,0 +1,48 @@
+"""Writing spreadsheets safely: formula neutralising, A4 print setup, header rows."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+
+#: Characters that make Excel (or LibreOffice) treat a cell as a formula or command.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """Prefix text that Excel would evaluate with an apostrophe-like quote so it stays text."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _save(workbook: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+HEADER_FILL = PatternFill("solid", fgColor="DCE7F7")
+
+
+def _write_header(sheet, row: int, headers: list[str]) -> None:
+    for column, header in enumerate(headers, start=1):
+        cell = sheet.cell(row=row, column=column, value=header)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+
+
+def print_on_a4(sheet, *, header_row: int | None = None, landscape: bool = True) -> None:
+    """Print a sheet on A4, one page wide, with its header row repeated on every page."""
+    if header_row is not None:
+        sheet.print_title_rows = f"{header_row}:{header_row}"
+    if landscape:
+        sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True

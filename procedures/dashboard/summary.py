@@ -1,0 +1,58 @@
+"""The funnel of DOMAIN.md, counted in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session
+
+from procedures.models import Division, Lifecycle, OnlineStatus, Procedure, Verdict
+from procedures.plan.schedule import planned_counts
+
+
+def _count_if(condition) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def funnel(session: Session) -> dict[str, Any]:
+    """Return the counts of procedures not retired, as the `summary --json` contract names them."""
+    current = Procedure.lifecycle != Lifecycle.retired
+    row = session.execute(
+        select(
+            func.count(),
+            _count_if(Procedure.visit_required.is_(True)),
+            _count_if(Procedure.verdict == Verdict.feasible),
+            _count_if(Procedure.verdict == Verdict.infeasible),
+            _count_if(Procedure.verdict == Verdict.undecided),
+            _count_if(Procedure.mynaportal_eligible.is_(True)),
+            _count_if(Procedure.online_status == OnlineStatus.done),
+            _count_if(Procedure.online_status == OnlineStatus.partial),
+            func.coalesce(func.sum(Procedure.annual_volume), 0),
+            _count_if(Procedure.annual_volume.is_(None)),
+        ).where(current)
+    ).one()
+    divisions = session.execute(select(func.count()).select_from(Division)).scalar_one()
+    done = session.execute(
+        select(Procedure.done_fiscal_year, func.count())
+        .where(current, Procedure.done_fiscal_year.is_not(None))
+        .group_by(Procedure.done_fiscal_year)
+        .order_by(Procedure.done_fiscal_year)
+    ).all()
+    procedures, visit = int(row[0]), int(row[1])
+    return {
+        "procedures": procedures,
+        "divisions": int(divisions),
+        "in_person_required": visit,
+        "surveyed": procedures - visit,
+        "feasible": int(row[2]),
+        "infeasible": int(row[3]),
+        "undecided": int(row[4]),
+        "mynaportal_eligible": int(row[5]),
+        "online": int(row[6]),
+        "partly_online": int(row[7]),
+        "annual_volume": int(row[8]),
+        "volume_unknown": int(row[9]),
+        "planned": {str(year): count for year, count in planned_counts(session).items()},
+        "done": {str(year): count for year, count in done},
+    }

@@ -1,0 +1,183 @@
+"""The dashboard (and its printable version) and the open-data downloads.
+
+Every signed-in role may open them: the dashboard shows only counts of data every role can
+already read, and the open-data files hold only the fields the city publishes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from procedures.core import db
+from procedures.core.templating import fiscal_year
+from procedures.dashboard.charts import Bar, Group, Segment, bar_chart
+from procedures.dashboard.figures import Dashboard, dashboard
+from procedures.dashboard.opendata import opendata_csv, opendata_json
+from procedures.priority.national_list import CATEGORIES
+
+bp = Blueprint("dashboard", __name__)
+
+#: Natural width of a chart that stands beside its table (about half of the page).
+PAIR_WIDTH = 560
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{share:.1%}"
+
+
+def funnel_chart(figures: Dashboard) -> Markup:
+    """Draw the funnel: all → visit needed → surveyed → feasible → planned → put online."""
+    summary = figures.summary
+    steps = [
+        (_("All procedures"), summary["procedures"], "total"),
+        (_("Visit needed by nature (excluded)"), summary["in_person_required"], "excluded"),
+        (_("Surveyed for online conversion"), summary["surveyed"], "total"),
+        (_("Judged convertible"), summary["feasible"], "total"),
+        (_("In the plan (all years)"), figures.planned_total, "planned"),
+        (_("Put online (all years)"), figures.done_total, "done"),
+    ]
+    groups = [
+        Group(label, [Bar([Segment(value, series)], f"{value:,}")])
+        for label, value, series in steps
+    ]
+    title = _("From inventory to online")
+    return bar_chart(chart_id="chart-funnel", title=title, groups=groups, width=PAIR_WIDTH)
+
+
+def years_chart(figures: Dashboard) -> Markup:
+    """Draw planned against put online, per fiscal year."""
+    groups = [
+        Group(
+            fiscal_year(year.fiscal_year),
+            [
+                Bar([Segment(year.planned, "planned")], f"{year.planned:,}", _("Planned")),
+                Bar([Segment(year.done, "done")], f"{year.done:,}", _("Put online")),
+            ],
+        )
+        for year in figures.years
+    ]
+    title = _("Plan and done per fiscal year")
+    return bar_chart(chart_id="chart-years", title=title, groups=groups, width=PAIR_WIDTH)
+
+
+def shares_chart(figures: Dashboard) -> Markup:
+    """Draw each department's online share of annual applications, partly online after it."""
+    groups, sentences = [], []
+    for row in figures.departments:
+        segments = []
+        if row.known_volume:
+            segments = [
+                Segment(row.online_share, "online"),
+                Segment(row.partial_share, "partial"),
+            ]
+        groups.append(Group(row.name, [Bar(segments, _percent(row.online_share))]))
+        sentences.append(
+            _(
+                "%(department)s: online %(online)s, partly online %(partial)s "
+                "of %(volume)s applications a year",
+                department=row.name,
+                online=_percent(row.online_share),
+                partial=_percent(row.partial_share),
+                volume=f"{row.known_volume:,}",
+            )
+        )
+    return bar_chart(
+        chart_id="chart-shares",
+        title=_("Share of annual applications that can be made online, by department"),
+        groups=groups,
+        scale=1,
+        track=True,
+        desc="; ".join(sentences) + ".",
+    )
+
+
+def priority_chart(figures: Dashboard) -> Markup:
+    """Draw the national list per category: matched items, and of those the online ones."""
+    groups, sentences = [], []
+    for row in figures.priority:
+        label = str(CATEGORIES.get(row.category, row.category))
+        items = row.items or 1
+        segments = [
+            Segment(row.online / items, "online"),
+            Segment((row.matched - row.online) / items, "matched"),
+        ]
+        groups.append(Group(label, [Bar(segments, f"{row.matched} / {row.items}")]))
+        sentences.append(
+            _(
+                "%(category)s: %(matched)d of %(items)d matched, %(online)d online",
+                category=label,
+                matched=row.matched,
+                items=row.items,
+                online=row.online,
+            )
+        )
+    return bar_chart(
+        chart_id="chart-priority",
+        title=_("National priority list: matched and online"),
+        groups=groups,
+        scale=1,
+        track=True,
+        desc="; ".join(sentences) + ".",
+        width=PAIR_WIDTH,
+    )
+
+
+def _render(template: str):
+    figures = dashboard(db.session())
+    return render_template(
+        template,
+        figures=figures,
+        charts={
+            "funnel": funnel_chart(figures),
+            "years": years_chart(figures),
+            "shares": shares_chart(figures),
+            "priority": priority_chart(figures),
+        },
+        categories=CATEGORIES,
+        percent=_percent,
+        today=date.today(),
+    )
+
+
+@bp.route("/dashboard")
+def index():
+    """Show the funnel, plan against done, online share and national-list coverage."""
+    return _render("dashboard/index.html")
+
+
+@bp.route("/dashboard/print")
+def print_view():
+    """Show the dashboard laid out for A4 paper, without the navigation."""
+    return _render("dashboard/print.html")
+
+
+@bp.route("/open-data.csv")
+def open_data_csv():
+    """Download the public fields of every procedure as CSV (UTF-8 with BOM; ?lang=en)."""
+    language = "en" if request.args.get("lang") == "en" else "ja"
+    content = opendata_csv(db.session(), language=language)
+    suffix = "-en" if language == "en" else ""
+    return Response(
+        content,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="procedures-open-data{suffix}.csv"',
+        },
+    )
+
+
+@bp.route("/open-data.json")
+def open_data_json():
+    """Download the public fields of every procedure as JSON."""
+    content = opendata_json(db.session(), city=current_app.config["CITY_NAME"])
+    return Response(
+        content,
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="procedures-open-data.json"',
+        },
+    )

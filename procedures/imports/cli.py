@@ -1,0 +1,141 @@
+"""The import-inventory command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from procedures.core import db
+from procedures.models import User
+
+
+@click.command("import-inventory")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--division", "division_name", help="Division for rows that do not name one.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--user", "login", help="The user the audit log names for this import.")
+def import_inventory_command(
+    path: Path, division_name: str | None, dry_run: bool, as_json: bool, login: str | None
+) -> None:
+    """Import an inventory file; exit 1 with the reason when the file is refused."""
+    from procedures.imports.preview import ImportChanged
+    from procedures.imports.service import import_file
+
+    content = path.read_bytes()
+    # A progress bar only for a person at a terminal: never in JSON output or in a pipe.
+    bar = TerminalProgress() if not as_json and sys.stderr.isatty() else None
+    if bar:
+        click.echo(f"reading {path.name} …", err=True)
+    try:
+        with db.session_scope() as session:
+            user_id = _user_id_or_exit(session, login)
+            returned = _recognise_survey(session, content)
+            if returned:
+                division_name = returned.division_name
+            outcome = import_file(
+                session,
+                content=content,
+                file_name=path.name,
+                division_name=division_name,
+                dry_run=dry_run,
+                user_id=user_id,
+                progress=bar.update if bar else None,
+                # A survey workbook is read with its own columns, without a mapping step.
+                mapping=returned.mapping if returned else None,
+            )
+            if returned and outcome.committed:
+                _record_survey_answer(session, outcome.batch_id, user_id)
+    except ImportChanged:
+        # Raised inside the transaction: session_scope has rolled everything back.
+        click.echo(
+            "refused: procedures were saved by someone while this file was being imported; "
+            "nothing was written. Run the import again.",
+            err=True,
+        )
+        sys.exit(1)
+    if bar:
+        bar.close()
+    if outcome.refused is not None:
+        click.echo(f"refused: {outcome.refused.message}", err=True)
+        sys.exit(1)
+    if outcome.duplicate_of is not None:
+        click.echo(
+            f"refused: this file was already imported (batch {outcome.duplicate_of}); "
+            "nothing changed",
+            err=True,
+        )
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(outcome.as_json(), ensure_ascii=False))
+        return
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        f"{verb} {path.name}: {outcome.rows} rows, {outcome.created} new, "
+        f"{outcome.updated} changed, {outcome.unchanged} unchanged, "
+        f"{outcome.missing} missing, {len(outcome.errors)} errors, "
+        f"{len(outcome.warnings)} warnings"
+    )
+    for problem in outcome.errors[:50]:
+        click.echo(f"  error: {problem.sheet} row {problem.row}: {problem.message}", err=True)
+
+
+def _recognise_survey(session, content: bytes):
+    """Recognise a returned survey workbook: its division, and its columns read as generated."""
+    from procedures.survey import returns as survey_returns
+
+    try:
+        returned = survey_returns.recognise(session, content, city=current_app.config["CITY_NAME"])
+    except survey_returns.SurveyRefused as refusal:
+        click.echo(f"refused: {refusal}", err=True)
+        sys.exit(1)
+    return returned
+
+
+def _user_id_or_exit(session, login: str | None) -> int | None:
+    """Return the id of the user named by --user; exit 1 when there is none of that login."""
+    if login is None:
+        return None
+    user_id = session.execute(select(User.id).where(User.login == login)).scalar()
+    if user_id is None:
+        click.echo(f"refused: there is no user {login!r}; create it with create-user", err=True)
+        sys.exit(1)
+    return user_id
+
+
+def _record_survey_answer(session, batch_id: int | None, user_id: int | None) -> None:
+    """Mark the survey's division answered by the committed import."""
+    from procedures.models import ImportBatch
+    from procedures.survey import returns as survey_returns
+
+    batch = session.get(ImportBatch, batch_id)
+    if batch is not None:
+        survey_returns.record_answer(session, batch=batch, user_id=user_id)
+
+
+class TerminalProgress:
+    """A click progress bar on stderr, created once the number of rows to write is known."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.shown = 0
+
+    def update(self, written: int, total: int) -> None:
+        """Advance the bar to `written` of `total` procedures."""
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="writing", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(written - self.shown)
+        self.shown = written
+
+    def close(self) -> None:
+        """Finish the bar's line."""
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)

@@ -1,0 +1,271 @@
+"""Upload an inventory, preview what it changes, then import it in one transaction."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from importers.inventory import FIELDS, ReadLimits
+from importers.readers import release_free_memory
+from procedures.catalogue.procedures import list_divisions
+from procedures.core import db
+from procedures.core.auth import UPLOAD_ROLES, roles_required
+from procedures.core.forms import as_choices
+from procedures.imports import jobs as import_jobs
+from procedures.imports import progress
+from procedures.imports.apply import store_batch
+from procedures.imports.forms import ConfirmForm, MappingForm, UploadForm
+from procedures.imports.mappings import batch_mapping
+from procedures.imports.messages import problem_text
+from procedures.imports.preview import ImportChanged, analyse_file
+from procedures.models import Division, ImportBatch, Role
+from procedures.survey import returns as survey_returns
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+CHANGED_MEANWHILE = _l(
+    "Someone saved some of these procedures after the preview was made. Nothing was imported; "
+    "check the preview again and import it."
+)
+
+
+@bp.teardown_request
+def _give_back_memory(_exc: BaseException | None) -> None:
+    # A request that read a whole inventory freed it by now; without a trim glibc keeps that
+    # memory, and each worker would stay as large as the largest file it ever read.
+    if g.pop("read_a_file", False):
+        release_free_memory()
+
+
+def _own_division_name() -> str | None:
+    if current_user.role != Role.division:
+        return None
+    return db.session().get(Division, current_user.division_id).name
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*UPLOAD_ROLES)
+def upload():
+    """Take a file, check it, keep it as a previewed batch and show what it would change."""
+    session = db.session()
+    form = UploadForm()
+    own = _own_division_name()
+    if own:
+        form.division.choices = as_choices([(own, own)])
+    else:
+        divisions = [(name, name) for _id, name, _dept in list_divisions(session)]
+        form.division.choices = as_choices([("", _("Take it from the file")), *divisions])
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("imports/upload.html", form=form, own=own), status
+    upload_file = form.file.data
+    content = upload_file.read()
+    file_name = upload_file.filename or "upload"
+    division_name = own or form.division.data or None
+    limits = ReadLimits(max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
+    try:  # a returned survey workbook carries its division and its columns' fields
+        returned = survey_returns.recognise(
+            session,
+            content,
+            city=current_app.config["CITY_NAME"],
+            own_division_id=current_user.division_id if own else None,
+        )
+    except survey_returns.SurveyRefused as refusal:
+        flash(str(refusal), "error")
+        return render_template("imports/upload.html", form=form, own=own), 400
+    if returned:
+        division_name = returned.division_name
+    g.read_a_file = True
+    outcome, _plan = analyse_file(
+        session,
+        content=content,
+        file_name=file_name,
+        division_name=division_name,
+        only_division=own,
+        mapping=returned.mapping if returned else None,
+        limits=limits,
+    )
+    if outcome.refused is not None:
+        flash(problem_text(outcome.refused), "error")
+        return render_template("imports/upload.html", form=form, own=own), 400
+    if outcome.duplicate_of is not None:
+        flash(_("This exact file was imported before. Nothing was changed."), "warning")
+        return redirect(url_for("imports.show", batch_id=outcome.duplicate_of))
+    batch = store_batch(
+        session,
+        content=content,
+        outcome=outcome,
+        user_id=current_user.id,
+        division_name=division_name,
+        status="previewed",
+    )
+    if returned:  # the preview and the commit read the survey's columns without a mapping step
+        batch.mapping = json.dumps(returned.mapping, ensure_ascii=False)
+        for message, category in survey_returns.recognised_messages(returned):
+            flash(message, category)
+    db.commit()
+    return redirect(url_for("imports.show", batch_id=batch.id))
+
+
+def _batch_or_404(batch_id: int) -> ImportBatch:
+    batch = db.session().get(ImportBatch, batch_id)
+    if batch is None:
+        abort(404)
+    if current_user.role == Role.division and batch.user_id != current_user.id:
+        abort(403)
+    return batch
+
+
+@bp.route("/<int:batch_id>")
+@roles_required(*UPLOAD_ROLES)
+def show(batch_id: int):
+    """Show a previewed batch's changes (computed afresh) or a committed batch's result."""
+    session = db.session()
+    batch = _batch_or_404(batch_id)
+    if batch.status == "running":
+        return redirect(url_for("imports.progress_page", batch_id=batch_id))
+    outcome = None
+    if batch.status == "previewed":
+        division_name = session.get(Division, batch.division_id).name if batch.division_id else None
+        g.read_a_file = True
+        outcome, _plan = analyse_file(
+            session,
+            content=batch.content,
+            file_name=batch.file_name,
+            division_name=division_name,
+            only_division=_own_division_name(),
+            mapping=batch_mapping(batch),
+        )
+        outcome.warnings = survey_returns.without_instruction_warnings(
+            batch.content, outcome.warnings
+        )
+    return render_template(
+        "imports/show.html",
+        batch=batch,
+        outcome=outcome,
+        form=ConfirmForm(),
+        mapping_form=MappingForm(),
+        problem_text=problem_text,
+        fields=FIELDS,
+    )
+
+
+@bp.route("/<int:batch_id>/mapping", methods=["POST"])
+@roles_required(*UPLOAD_ROLES)
+def change_mapping(batch_id: int):
+    """Keep the person's column mapping for this batch and show the preview again."""
+    batch = _batch_or_404(batch_id)
+    if batch.status != "previewed" or not MappingForm().validate_on_submit():
+        abort(400)
+    mapping: dict[str, str | None] = {}
+    for key, header in request.form.items():
+        if key.startswith("header-"):
+            field = request.form.get("field-" + key.removeprefix("header-"), "")
+            if field and field not in FIELDS:
+                abort(400)
+            mapping[header] = field or None
+    batch.mapping = json.dumps(mapping, ensure_ascii=False)
+    db.session().add(batch)
+    db.commit()
+    flash(_("The column mapping was applied. Check the preview again."), "success")
+    return redirect(url_for("imports.show", batch_id=batch_id))
+
+
+def _may_commit(batch: ImportBatch) -> bool:
+    """A previewed batch may be imported; so may one whose import was interrupted."""
+    if batch.status == "previewed":
+        return True
+    current = progress.read(batch.id) if batch.status == "running" else None
+    return current is not None and current.stale
+
+
+@bp.route("/<int:batch_id>/progress")
+@roles_required(*UPLOAD_ROLES)
+def progress_page(batch_id: int):
+    """Show how far a long import is; the page polls progress.json and opens the result."""
+    batch = _batch_or_404(batch_id)
+    if batch.status == "committed":
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    current = progress.read(batch_id)
+    if current is None:
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    return render_template(
+        "imports/progress.html", batch=batch, progress=current, form=ConfirmForm()
+    )
+
+
+@bp.route("/<int:batch_id>/progress.json")
+@roles_required(*UPLOAD_ROLES)
+def progress_json(batch_id: int):
+    """Return how far a long import is, as JSON, for the progress page."""
+    _batch_or_404(batch_id)
+    current = progress.read(batch_id)
+    if current is None:
+        abort(404)
+    return current.as_json()
+
+
+@bp.route("/<int:batch_id>/commit", methods=["POST"])
+@roles_required(*UPLOAD_ROLES)
+def commit(batch_id: int):
+    """Import a previewed batch; on any failure nothing is written."""
+    session = db.session()
+    batch = _batch_or_404(batch_id)
+    if not _may_commit(batch) or not ConfirmForm().validate_on_submit():
+        flash(_("This import was already done or cancelled."), "warning")
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    if import_jobs.runs_in_background(batch):
+        import_jobs.start_commit(batch, current_user.id)
+        return redirect(url_for("imports.progress_page", batch_id=batch_id))
+    try:
+        g.read_a_file = True
+        outcome = import_jobs.commit_and_record(session, batch_id=batch_id, user_id=current_user.id)
+    except ImportChanged:
+        session.rollback()
+        flash(CHANGED_MEANWHILE, "error")
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    if outcome.duplicate_of is not None:
+        flash(_("This exact file was imported before. Nothing was changed."), "warning")
+        return redirect(url_for("imports.show", batch_id=outcome.duplicate_of))
+    if not outcome.committed:  # the stored file can no longer be read as it was
+        flash(problem_text(outcome.refused), "error")
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    db.commit()
+    flash(
+        _(
+            "Imported: %(created)d new, %(updated)d changed, %(unchanged)d unchanged, "
+            "%(missing)d missing.",
+            created=outcome.created,
+            updated=outcome.updated,
+            unchanged=outcome.unchanged,
+            missing=outcome.missing,
+        ),
+        "success",
+    )
+    return redirect(url_for("imports.show", batch_id=batch_id))
+
+
+@bp.route("/")
+@roles_required(*UPLOAD_ROLES)
+def history():
+    """List recent imports (a division user sees its own)."""
+    query = select(ImportBatch).order_by(ImportBatch.created_at.desc()).limit(100)
+    if current_user.role == Role.division:
+        query = query.where(ImportBatch.user_id == current_user.id)
+    batches = db.session().execute(query).scalars().all()
+    return render_template("imports/history.html", batches=batches)

@@ -1,0 +1,163 @@
+"""The yearly conversion list as a workbook and as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+from sqlmodel import Session
+
+from procedures.catalogue.procedures import blockers_from_column
+from procedures.core.spreadsheets import _save, _write_header, neutralise, print_on_a4
+from procedures.models import Department, Division, Lifecycle, PlanEntry, Procedure
+from procedures.vocabulary import (
+    BLOCKERS,
+    explain_reason,
+    japanese_fiscal_year,
+    label,
+)
+
+
+def plan_rows(session: Session, fiscal_year: int) -> list[Any]:
+    """Return the plan's procedures of one fiscal year, in plan order."""
+    query = (
+        select(
+            PlanEntry.position,
+            Department.name,
+            Division.name,
+            Procedure.code,
+            Procedure.name,
+            PlanEntry.tier,
+            PlanEntry.reason,
+            Procedure.annual_volume,
+            Procedure.channel,
+            Procedure.blockers,
+            Procedure.id,
+            PlanEntry.score,
+        )
+        .join(Procedure, Procedure.id == PlanEntry.procedure_id)
+        .join(Division, Division.id == Procedure.division_id)
+        .join(Department, Department.id == Division.department_id)
+        .where(PlanEntry.fiscal_year == fiscal_year, Procedure.lifecycle != Lifecycle.retired)
+        .order_by(PlanEntry.position)
+    )
+    return list(session.execute(query))
+
+
+def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list[Any]]]:
+    """Return the yearly list's headers and rows, in the reader's language (plain values)."""
+    from procedures.vocabulary import tier_label
+
+    headers = [
+        _("No."),
+        _("Department"),
+        _("Division"),
+        _("Code"),
+        _("Procedure"),
+        _("Tier"),
+        _("Reason for its place"),
+        _("Annual volume"),
+        _("Channel"),
+        _("Blockers to remove"),
+    ]
+    rows = [
+        [
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            tier_label(row[5]),
+            explain_reason(row[6]),
+            row[7],
+            row[8],
+            "、".join(label(BLOCKERS, code) for code in blockers_from_column(row[9])),
+        ]
+        for row in plan_rows(session, fiscal_year)
+    ]
+    return headers, rows
+
+
+def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
+    """Write the yearly conversion list as a workbook a committee can print as it is."""
+    headers, rows = plan_table(session, fiscal_year)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(fiscal_year)
+    title = _(
+        "%(city)s: procedures to put online in %(era)s (FY%(year)d)",
+        city=city,
+        era=japanese_fiscal_year(fiscal_year),
+        year=fiscal_year,
+    )
+    sheet["A1"] = neutralise(title)
+    sheet["A1"].font = Font(size=14, bold=True)
+    sheet["A2"] = _(
+        "As of %(date)s; %(count)d procedures", date=date.today().isoformat(), count=len(rows)
+    )
+    header_row = 4
+    _write_header(sheet, header_row, headers)
+    for offset, values in enumerate(rows, start=1):
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=header_row + offset, column=column, value=neutralise(value))
+            if column == 8:
+                cell.number_format = "#,##0"
+    widths = [6, 16, 18, 14, 44, 18, 40, 12, 16, 28]
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    last_row = header_row + max(len(rows), 1)
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+    sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{last_row}"
+    print_on_a4(sheet, header_row=header_row)
+    _summary_sheet(workbook, rows, title)
+    return _save(workbook)
+
+
+def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> None:
+    """Add counts and annual applications per department and per tier."""
+    sheet = workbook.create_sheet(_("Summary"))
+    sheet["A1"] = neutralise(title)
+    sheet["A1"].font = Font(size=14, bold=True)
+    row_number = 3
+    for heading, column in ((_("Department"), 1), (_("Tier"), 5)):
+        groups: dict[str, list[int]] = {}
+        for values in rows:
+            totals = groups.setdefault(values[column], [0, 0])
+            totals[0] += 1
+            totals[1] += values[7] or 0
+        _write_header(sheet, row_number, [heading, _("Number of procedures"), _("Annual volume")])
+        for name, (count, volume) in sorted(groups.items(), key=lambda item: -item[1][0]):
+            row_number += 1
+            sheet.cell(row=row_number, column=1, value=neutralise(name))
+            sheet.cell(row=row_number, column=2, value=count).number_format = "#,##0"
+            sheet.cell(row=row_number, column=3, value=volume).number_format = "#,##0"
+        row_number += 1
+        sheet.cell(row=row_number, column=1, value=_("Total")).font = Font(bold=True)
+        sheet.cell(row=row_number, column=2, value=sum(g[0] for g in groups.values()))
+        sheet.cell(row=row_number, column=3, value=sum(g[1] for g in groups.values()))
+        sheet.cell(row=row_number, column=3).number_format = "#,##0"
+        row_number += 3
+    for column, width in zip("ABC", (24, 12, 16), strict=True):
+        sheet.column_dimensions[column].width = width
+    print_on_a4(sheet, header_row=3)
+
+
+#: CSV encodings offered: Excel opens UTF-8 with a BOM correctly; CP932 for older systems.
+CSV_ENCODINGS = {"utf-8": "utf-8-sig", "cp932": "cp932"}
+
+
+def plan_csv(session: Session, *, fiscal_year: int, encoding: str) -> bytes:
+    """Write the yearly list as CSV; characters CP932 cannot hold become "?"."""
+    headers, rows = plan_table(session, fiscal_year)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows([[neutralise(value) for value in values] for values in rows])
+    return buffer.getvalue().encode(CSV_ENCODINGS[encoding], errors="replace")

@@ -1,0 +1,265 @@
+"""The ranking rule: candidates, their scores and their order into yearly places."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from procedures.catalogue.procedures import blockers_from_column
+from procedures.models import (
+    Lifecycle,
+    OnlineStatus,
+    Procedure,
+    Verdict,
+)
+
+#: Fujisawa's plan: FY2022 My Number Portal procedures, FY2023 1,000+ a year, then the rest.
+DEFAULT_POLICY: dict[str, Any] = {
+    "years": [
+        {"fiscal_year": 2022, "capacity": 401},
+        {"fiscal_year": 2023, "capacity": 89},
+        {"fiscal_year": 2024, "capacity": 35},
+        {"fiscal_year": 2025, "capacity": 198},
+    ],
+    "tiers": [
+        {"key": "mynaportal", "condition": {"mynaportal_eligible": True}},
+        {"key": "volume_1000", "condition": {"min_volume": 1000}},
+        {"key": "rest", "condition": {}},
+    ],
+    "weights": {
+        "volume": 1.0,
+        "mynaportal": 0.0,
+        "blockers": {
+            "law_change": -2.0,
+            "no_system": -1.0,
+            "paper_originals": -0.5,
+            "fee_payment": -0.5,
+            "seal_signature": -0.5,
+            "identity_in_person": -0.5,
+            "by_nature": -2.0,
+            "cost_benefit": -0.5,
+            "other": -0.25,
+        },
+    },
+}
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A feasible procedure not yet online, as one tuple from the database."""
+
+    id: int
+    code: str | None
+    annual_volume: int | None
+    mynaportal_eligible: bool
+    blockers: list[str]
+    life_events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A person's decision on one procedure: a fixed fiscal year, or None for excluded."""
+
+    fiscal_year: int | None
+    reason: str
+
+
+@dataclass
+class RankedEntry:
+    """A candidate's place in the plan and the parts of its score."""
+
+    procedure_id: int
+    fiscal_year: int
+    position: int
+    tier: str
+    score: float
+    parts: list[list[Any]] = field(default_factory=list)
+    #: The person's reason when the procedure was pinned to this year.
+    pin_reason: str | None = None
+
+    def reason_json(self) -> str:
+        """Serialise the explanation; it is rendered in the reader's language."""
+        data: dict[str, Any] = {"tier": self.tier, "parts": self.parts}
+        if self.pin_reason is not None:
+            data["pin"] = self.pin_reason
+        return json.dumps(data, ensure_ascii=False)
+
+
+def tier_key(condition: dict[str, Any]) -> str:
+    """Name a tier after its condition: mynaportal, volume_N, or rest."""
+    if condition.get("mynaportal_eligible"):
+        return "mynaportal"
+    if "min_volume" in condition:
+        return f"volume_{int(condition['min_volume'])}"
+    return "rest"
+
+
+def score_candidate(candidate: Candidate, weights: dict[str, Any]) -> tuple[float, list[list]]:
+    """Return the candidate's score and its parts: [kind, what, points]."""
+    parts: list[list[Any]] = []
+    score = 0.0
+    if candidate.annual_volume is not None:
+        points = round(weights.get("volume", 1.0) * math.log10(candidate.annual_volume + 1), 2)
+        parts.append(["volume", candidate.annual_volume, points])
+        score += points
+    else:
+        parts.append(["volume_unknown", None, 0.0])
+    portal_points = weights.get("mynaportal", 0.0)
+    if candidate.mynaportal_eligible and portal_points:
+        parts.append(["mynaportal", None, portal_points])
+        score += portal_points
+    for blocker in candidate.blockers:
+        points = weights.get("blockers", {}).get(blocker, 0.0)
+        if points:
+            parts.append(["blocker", blocker, points])
+            score += points
+    for event in candidate.life_events:
+        points = weights.get("life_events", {}).get(event, 0.0)
+        if points:
+            parts.append(["life_event", event, points])
+            score += points
+    return round(score, 2), parts
+
+
+def rank_candidates(
+    candidates: list[Candidate], policy: dict[str, Any], pins: dict[int, Pin] | None = None
+) -> list[RankedEntry]:
+    """Assign candidates to fiscal years in tier, then score order, until capacities are used.
+
+    Ties are broken by volume (larger first), then code. Unknown volumes rank after known
+    ones inside a tier: unknown is never treated as 0. Pinned procedures go first into their
+    year and use its capacity (a person may fill a year beyond it); excluded ones are left out.
+    Scoring is one pass over the tuples; the score's parts are built only for placed ones.
+    """
+    pins = pins or {}
+    tiers = policy["tiers"]
+    weights = policy["weights"]
+    compiled = [
+        (
+            bool(tier["condition"].get("mynaportal_eligible")),
+            tier["condition"].get("min_volume"),
+        )
+        for tier in tiers
+    ]
+    keyed = []
+    pinned: dict[int, list] = {}
+    volume_weight = weights.get("volume", 1.0)
+    portal_points = weights.get("mynaportal", 0.0)
+    blocker_weights = weights.get("blockers", {})
+    event_weights = {
+        event: points for event, points in weights.get("life_events", {}).items() if points
+    }
+    log10 = math.log10
+    last_tier = len(tiers)
+    # Inlined tier match and score (the same arithmetic as score_candidate): one pass.
+    for candidate in candidates:
+        pin = pins.get(candidate.id) if pins else None
+        if pin is not None and pin.fiscal_year is None:
+            continue
+        volume = candidate.annual_volume
+        eligible = candidate.mynaportal_eligible
+        tier_index = None
+        for index, (needs_portal, min_volume) in enumerate(compiled):
+            if needs_portal and not eligible:
+                continue
+            if min_volume is not None and (volume is None or volume < min_volume):
+                continue
+            tier_index = index
+            break
+        if tier_index is None and pin is None:
+            continue
+        score = 0.0
+        if volume is not None:
+            score += round(volume_weight * log10(volume + 1), 2)
+        if eligible and portal_points:
+            score += portal_points
+        for blocker in candidate.blockers:
+            points = blocker_weights.get(blocker, 0.0)
+            if points:
+                score += points
+        if event_weights:
+            for event in candidate.life_events:
+                score += event_weights.get(event, 0.0)
+        score = round(score, 2)
+        sort_key = (
+            last_tier if tier_index is None else tier_index,
+            volume is None,
+            -score,
+            -(volume or 0),
+            candidate.code or "",
+            candidate.id,
+        )
+        if pin is not None:
+            pinned.setdefault(pin.fiscal_year, []).append((sort_key, candidate, score, pin))
+        else:
+            keyed.append((sort_key, candidate, tier_index, score))
+    keyed.sort(key=lambda item: item[0])
+
+    entries: list[RankedEntry] = []
+    queue = iter(keyed)
+    policy_years = [year["fiscal_year"] for year in policy["years"]]
+    capacities = {year["fiscal_year"]: year["capacity"] for year in policy["years"]}
+    # Pins to a year the policy no longer plans stay where the person put them.
+    for fiscal_year in policy_years + sorted(set(pinned) - set(policy_years)):
+        year_pins = sorted(pinned.get(fiscal_year, []), key=lambda item: item[0])
+        position = 0
+        for _key, candidate, score, pin in year_pins:
+            position += 1
+            parts = score_candidate(candidate, weights)[1]
+            entries.append(
+                RankedEntry(candidate.id, fiscal_year, position, "pinned", score, parts, pin.reason)
+            )
+        for _ in range(max(capacities.get(fiscal_year, 0) - len(year_pins), 0)):
+            item = next(queue, None)
+            if item is None:
+                break
+            position += 1
+            _key, candidate, tier_index, score = item
+            parts = score_candidate(candidate, weights)[1]
+            entries.append(
+                RankedEntry(
+                    candidate.id, fiscal_year, position, tiers[tier_index]["key"], score, parts
+                )
+            )
+    return entries
+
+
+def load_candidates(session: Session) -> list[Candidate]:
+    """Read feasible, not retired procedures that are not online yet, as tuples."""
+    query = select(
+        Procedure.id,
+        Procedure.code,
+        Procedure.annual_volume,
+        Procedure.mynaportal_eligible,
+        Procedure.blockers,
+        Procedure.life_events,
+    ).where(
+        Procedure.verdict == Verdict.feasible,
+        Procedure.lifecycle != Lifecycle.retired,
+        Procedure.done_fiscal_year.is_(None),
+        or_(Procedure.online_status.is_(None), Procedure.online_status != OnlineStatus.done),
+    )
+    # Few distinct blocker columns exist: parse each once.
+    parsed: dict[str | None, list[str]] = {}
+    events: dict[str | None, tuple[str, ...]] = {}
+    candidates = []
+    rows = session.connection().execute(query).all()
+    for ident, code, volume, eligible, blockers, life_events in rows:
+        codes = parsed.get(blockers)
+        if codes is None:
+            codes = parsed[blockers] = blockers_from_column(blockers)
+        names = events.get(life_events)
+        if names is None:
+            names = events[life_events] = split_life_events(life_events)
+        candidates.append(Candidate(ident, code, volume, bool(eligible), codes, names))
+    return candidates
+
+
+def split_life_events(value: str | None) -> tuple[str, ...]:
+    """Read the life events stored as "妊娠・出産; 子育て" back into names."""
+    return tuple(name.strip() for name in (value or "").split(";") if name.strip())
