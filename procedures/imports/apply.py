@@ -38,6 +38,7 @@ from procedures.imports.preview import (
     paused_gc,
     stored_text,
 )
+from procedures.imports.report import batch_report
 from procedures.models import (
     AuditEvent,
     Division,
@@ -411,7 +412,7 @@ def store_batch(
         unchanged=outcome.unchanged,
         missing=outcome.missing,
         errors=len(outcome.errors),
-        report=json.dumps({"sheets": outcome.sheets}, ensure_ascii=False),
+        report=batch_report(outcome),
     )
     session.add(batch)
     session.flush()

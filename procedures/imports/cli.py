@@ -12,7 +12,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from procedures.core import db
+from procedures.imports.preview import ImportChanged
+from procedures.imports.service import import_now
 from procedures.models import User
+from procedures.survey.returns import SurveyRefused
 
 
 @click.command("import-inventory")
@@ -26,9 +29,6 @@ def import_inventory_command(
     path: Path, division_name: str | None, dry_run: bool, as_json: bool, login: str | None
 ) -> None:
     """Import an inventory file; exit 1 with the reason when the file is refused."""
-    from procedures.imports.preview import ImportChanged
-    from procedures.imports.service import import_file
-
     content = path.read_bytes()
     # A progress bar only for a person at a terminal: never in JSON output or in a pipe.
     bar = TerminalProgress() if not as_json and sys.stderr.isatty() else None
@@ -37,22 +37,19 @@ def import_inventory_command(
     try:
         with db.session_scope() as session:
             user_id = _user_id_or_exit(session, login)
-            returned = _recognise_survey(session, content)
-            if returned:
-                division_name = returned.division_name
-            outcome = import_file(
+            outcome = import_now(
                 session,
                 content=content,
                 file_name=path.name,
                 division_name=division_name,
-                dry_run=dry_run,
                 user_id=user_id,
+                city=current_app.config["CITY_NAME"],
+                dry_run=dry_run,
                 progress=bar.update if bar else None,
-                # A survey workbook is read with its own columns, without a mapping step.
-                mapping=returned.mapping if returned else None,
             )
-            if returned and outcome.committed:
-                _record_survey_answer(session, outcome.batch_id, user_id)
+    except SurveyRefused as refusal:
+        click.echo(f"refused: {refusal}", err=True)
+        sys.exit(1)
     except ImportChanged:
         # Raised inside the transaction: session_scope has rolled everything back.
         click.echo(
@@ -87,18 +84,6 @@ def import_inventory_command(
         click.echo(f"  error: {problem.sheet} row {problem.row}: {problem.message}", err=True)
 
 
-def _recognise_survey(session, content: bytes):
-    """Recognise a returned survey workbook: its division, and its columns read as generated."""
-    from procedures.survey import returns as survey_returns
-
-    try:
-        returned = survey_returns.recognise(session, content, city=current_app.config["CITY_NAME"])
-    except survey_returns.SurveyRefused as refusal:
-        click.echo(f"refused: {refusal}", err=True)
-        sys.exit(1)
-    return returned
-
-
 def _user_id_or_exit(session, login: str | None) -> int | None:
     """Return the id of the user named by --user; exit 1 when there is none of that login."""
     if login is None:
@@ -108,16 +93,6 @@ def _user_id_or_exit(session, login: str | None) -> int | None:
         click.echo(f"refused: there is no user {login!r}; create it with create-user", err=True)
         sys.exit(1)
     return user_id
-
-
-def _record_survey_answer(session, batch_id: int | None, user_id: int | None) -> None:
-    """Mark the survey's division answered by the committed import."""
-    from procedures.models import ImportBatch
-    from procedures.survey import returns as survey_returns
-
-    batch = session.get(ImportBatch, batch_id)
-    if batch is not None:
-        survey_returns.record_answer(session, batch=batch, user_id=user_id)
 
 
 class TerminalProgress:

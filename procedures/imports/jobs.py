@@ -17,10 +17,9 @@ from sqlalchemy import update
 from importers.readers import release_free_memory
 from procedures.core import db
 from procedures.imports import progress
-from procedures.imports.preview import ImportChanged, ImportOutcome
-from procedures.imports.service import commit_batch
+from procedures.imports.preview import ImportChanged
+from procedures.imports.service import commit_previewed
 from procedures.models import ImportBatch
-from procedures.survey import returns as survey_returns
 
 logger = logging.getLogger(__name__)
 
@@ -55,16 +54,6 @@ def wait_for_imports(app: Flask, timeout: float = 60) -> None:
     threads.clear()
 
 
-def commit_and_record(session, *, batch_id: int, user_id: int, progress=None) -> ImportOutcome:
-    """Import a previewed batch and, when it lands, mark its survey answered; caller commits."""
-    outcome = commit_batch(session, batch_id=batch_id, user_id=user_id, progress=progress)
-    if outcome.committed:
-        survey_returns.record_answer(
-            session, batch=session.get(ImportBatch, batch_id), user_id=user_id
-        )
-    return outcome
-
-
 def _run_commit(app: Flask, batch_id: int, user_id: int) -> None:
     _commit_in_background(app, batch_id, user_id)
     release_free_memory()  # the file's rows are freed now: hand the memory back
@@ -74,7 +63,7 @@ def _commit_in_background(app: Flask, batch_id: int, user_id: int) -> None:
     with app.app_context():
         session = db.session()
         try:
-            outcome = commit_and_record(
+            outcome = commit_previewed(
                 session,
                 batch_id=batch_id,
                 user_id=user_id,

@@ -1,21 +1,170 @@
-"""One sequence for importing a file, called by the upload page, the background job and the CLI."""
+"""One sequence for importing a file, called by the upload page, the background job and the CLI.
+
+Every way in runs the same steps: recognise a returned survey workbook (its division and its
+columns come from its marker), parse and compare the file (`preview`), keep or write the
+result (`apply`), and mark the survey answered once the import lands.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from importers.inventory import (
-    ReadLimits,
-)
+from importers.inventory import ReadLimits
 from procedures.imports.apply import apply_plan, plan_size, store_batch
 from procedures.imports.mappings import batch_mapping, save_mappings
 from procedures.imports.preview import ImportOutcome, analyse_file
-from procedures.models import (
-    Division,
-    ImportBatch,
-)
+from procedures.imports.report import preview_report
+from procedures.models import Division, ImportBatch, Role, User
+from procedures.survey import returns as survey_returns
+from procedures.survey.returns import SurveyFile
+
+
+@dataclass
+class Previewed:
+    """An upload compared with the inventory: kept as a batch unless it was refused."""
+
+    outcome: ImportOutcome
+    survey: SurveyFile | None
+    batch: ImportBatch | None
+
+
+def preview_upload(
+    session: Session,
+    *,
+    content: bytes,
+    file_name: str,
+    division_name: str | None,
+    user_id: int | None,
+    city: str,
+    own_division: Division | None = None,
+    limits: ReadLimits | None = None,
+) -> Previewed:
+    """Compare an uploaded file with the inventory and keep it, with its preview, as a batch.
+
+    A division user (`own_division`) previews only their own division's procedures. Raises
+    SurveyRefused when the file is a survey workbook that cannot be taken back.
+    """
+    returned = survey_returns.recognise(
+        session, content, city=city, own_division_id=own_division.id if own_division else None
+    )
+    if returned:
+        division_name = returned.division_name
+    outcome = _analyse(
+        session,
+        content=content,
+        file_name=file_name,
+        division_name=division_name,
+        only_division=own_division.name if own_division else None,
+        mapping=returned.mapping if returned else None,
+        limits=limits,
+    )
+    if outcome.refused is not None or outcome.duplicate_of is not None:
+        return Previewed(outcome, returned, None)
+    batch = store_batch(
+        session,
+        content=content,
+        outcome=outcome,
+        user_id=user_id,
+        division_name=division_name,
+        status="previewed",
+    )
+    if returned:  # the preview and the commit read the survey's columns without a mapping step
+        batch.mapping = json.dumps(returned.mapping, ensure_ascii=False)
+    return Previewed(outcome, returned, batch)
+
+
+def refresh_preview(session: Session, *, batch: ImportBatch) -> ImportOutcome:
+    """Compare a previewed batch's file again (after a mapping change) and keep the preview."""
+    outcome = _analyse(
+        session,
+        content=batch.content,
+        file_name=batch.file_name,
+        division_name=_division_name(session, batch),
+        only_division=_only_division(session, batch),
+        mapping=batch_mapping(batch),
+        limits=None,
+    )
+    report = json.loads(batch.report or "{}")
+    report["sheets"], report["preview"] = outcome.sheets, preview_report(outcome)
+    batch.report = json.dumps(report, ensure_ascii=False)
+    session.add(batch)
+    session.flush()
+    return outcome
+
+
+def import_now(
+    session: Session,
+    *,
+    content: bytes,
+    file_name: str,
+    division_name: str | None,
+    user_id: int | None,
+    city: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportOutcome:
+    """Import a file in one step (the command line): recognise, compare, write, record.
+
+    Raises SurveyRefused when the file is a survey workbook that cannot be taken back.
+    """
+    returned = survey_returns.recognise(session, content, city=city)
+    if returned:
+        division_name = returned.division_name
+    outcome = import_file(
+        session,
+        content=content,
+        file_name=file_name,
+        division_name=division_name,
+        user_id=user_id,
+        dry_run=dry_run,
+        progress=progress,
+        # A survey workbook is read with its own columns, without a mapping step.
+        mapping=returned.mapping if returned else None,
+    )
+    _record_answer(session, outcome, user_id)
+    return outcome
+
+
+def commit_previewed(
+    session: Session,
+    *,
+    batch_id: int,
+    user_id: int,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportOutcome:
+    """Import a previewed batch and, when it lands, mark its survey answered; caller commits."""
+    outcome = commit_batch(session, batch_id=batch_id, user_id=user_id, progress=progress)
+    _record_answer(session, outcome, user_id)
+    return outcome
+
+
+def _analyse(session: Session, *, content: bytes, **options) -> ImportOutcome:
+    """Parse and compare, leaving out the survey instructions sheet's 'no procedures' warning."""
+    outcome, _plan = analyse_file(session, content=content, **options)
+    outcome.warnings = survey_returns.without_instruction_warnings(content, outcome.warnings)
+    return outcome
+
+
+def _record_answer(session: Session, outcome: ImportOutcome, user_id: int | None) -> None:
+    if outcome.committed and outcome.batch_id is not None:
+        batch = session.get(ImportBatch, outcome.batch_id)
+        if batch is not None:
+            survey_returns.record_answer(session, batch=batch, user_id=user_id)
+
+
+def _division_name(session: Session, batch: ImportBatch) -> str | None:
+    division = session.get(Division, batch.division_id) if batch.division_id else None
+    return division.name if division else None
+
+
+def _only_division(session: Session, batch: ImportBatch) -> str | None:
+    """A division user's batch compares only their own division's procedures."""
+    user = session.get(User, batch.user_id) if batch.user_id else None
+    return _division_name(session, batch) if user and user.role == Role.division else None
 
 
 def import_file(
@@ -88,10 +237,8 @@ def commit_batch(
         raise LookupError(batch_id)
     report = progress or (lambda _phase, _done, _total: None)
     report("read", 0, batch.rows)
-    division_name = None
-    if batch.division_id:
-        division_name = session.get(Division, batch.division_id).name
-    only = division_name if batch.user_id and _is_division_user(session, batch.user_id) else None
+    division_name = _division_name(session, batch)
+    only = _only_division(session, batch)
     outcome, plan = analyse_file(
         session,
         content=batch.content,
@@ -122,10 +269,3 @@ def commit_batch(
     outcome.batch_id = batch.id
     outcome.committed = True
     return outcome
-
-
-def _is_division_user(session: Session, user_id: int) -> bool:
-    from procedures.models import Role, User
-
-    user = session.get(User, user_id)
-    return user is not None and user.role == Role.division

@@ -28,13 +28,13 @@ from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.forms import as_choices
 from procedures.imports import jobs as import_jobs
 from procedures.imports import progress
-from procedures.imports.apply import store_batch
 from procedures.imports.forms import ConfirmForm, MappingForm, UploadForm
-from procedures.imports.mappings import batch_mapping
 from procedures.imports.messages import problem_text
-from procedures.imports.preview import ImportChanged, analyse_file
+from procedures.imports.preview import ImportChanged
+from procedures.imports.report import stored_preview
+from procedures.imports.service import commit_previewed, preview_upload, refresh_preview
 from procedures.models import Division, ImportBatch, Role
-from procedures.survey import returns as survey_returns
+from procedures.survey.returns import SurveyRefused, recognised_messages
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -78,45 +78,30 @@ def upload():
     file_name = upload_file.filename or "upload"
     division_name = own or form.division.data or None
     limits = ReadLimits(max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
-    try:  # a returned survey workbook carries its division and its columns' fields
-        returned = survey_returns.recognise(
+    g.read_a_file = True
+    try:
+        previewed = preview_upload(
             session,
-            content,
+            content=content,
+            file_name=file_name,
+            division_name=division_name,
+            user_id=current_user.id,
             city=current_app.config["CITY_NAME"],
-            own_division_id=current_user.division_id if own else None,
+            own_division=session.get(Division, current_user.division_id) if own else None,
+            limits=limits,
         )
-    except survey_returns.SurveyRefused as refusal:
+    except SurveyRefused as refusal:
         flash(str(refusal), "error")
         return render_template("imports/upload.html", form=form, own=own), 400
-    if returned:
-        division_name = returned.division_name
-    g.read_a_file = True
-    outcome, _plan = analyse_file(
-        session,
-        content=content,
-        file_name=file_name,
-        division_name=division_name,
-        only_division=own,
-        mapping=returned.mapping if returned else None,
-        limits=limits,
-    )
+    outcome, batch = previewed.outcome, previewed.batch
     if outcome.refused is not None:
         flash(problem_text(outcome.refused), "error")
         return render_template("imports/upload.html", form=form, own=own), 400
-    if outcome.duplicate_of is not None:
+    if batch is None:
         flash(_("This exact file was imported before. Nothing was changed."), "warning")
         return redirect(url_for("imports.show", batch_id=outcome.duplicate_of))
-    batch = store_batch(
-        session,
-        content=content,
-        outcome=outcome,
-        user_id=current_user.id,
-        division_name=division_name,
-        status="previewed",
-    )
-    if returned:  # the preview and the commit read the survey's columns without a mapping step
-        batch.mapping = json.dumps(returned.mapping, ensure_ascii=False)
-        for message, category in survey_returns.recognised_messages(returned):
+    if previewed.survey:
+        for message, category in recognised_messages(previewed.survey):
             flash(message, category)
     db.commit()
     return redirect(url_for("imports.show", batch_id=batch.id))
@@ -141,19 +126,12 @@ def show(batch_id: int):
         return redirect(url_for("imports.progress_page", batch_id=batch_id))
     outcome = None
     if batch.status == "previewed":
-        division_name = session.get(Division, batch.division_id).name if batch.division_id else None
-        g.read_a_file = True
-        outcome, _plan = analyse_file(
-            session,
-            content=batch.content,
-            file_name=batch.file_name,
-            division_name=division_name,
-            only_division=_own_division_name(),
-            mapping=batch_mapping(batch),
-        )
-        outcome.warnings = survey_returns.without_instruction_warnings(
-            batch.content, outcome.warnings
-        )
+        outcome = stored_preview(batch)
+        if outcome is None:  # previewed before previews were kept: compare once, and keep it
+            g.read_a_file = True
+            refresh_preview(session, batch=batch)
+            db.commit()
+            outcome = stored_preview(batch)
     return render_template(
         "imports/show.html",
         batch=batch,
@@ -180,7 +158,8 @@ def change_mapping(batch_id: int):
                 abort(400)
             mapping[header] = field or None
     batch.mapping = json.dumps(mapping, ensure_ascii=False)
-    db.session().add(batch)
+    g.read_a_file = True
+    refresh_preview(db.session(), batch=batch)
     db.commit()
     flash(_("The column mapping was applied. Check the preview again."), "success")
     return redirect(url_for("imports.show", batch_id=batch_id))
@@ -234,7 +213,7 @@ def commit(batch_id: int):
         return redirect(url_for("imports.progress_page", batch_id=batch_id))
     try:
         g.read_a_file = True
-        outcome = import_jobs.commit_and_record(session, batch_id=batch_id, user_id=current_user.id)
+        outcome = commit_previewed(session, batch_id=batch_id, user_id=current_user.id)
     except ImportChanged:
         session.rollback()
         flash(CHANGED_MEANWHILE, "error")

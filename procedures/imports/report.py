@@ -1,0 +1,85 @@
+"""The preview of an import as it is kept on its batch and shown, without parsing the file again.
+
+A preview page is visited many times (reloads, a colleague's second look, the back button);
+parsing a large file again on each visit cost seconds and hundreds of megabytes. The preview
+is computed when the file is uploaded (or its mapping changed) and kept here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from importers.results import Problem
+from procedures.imports.preview import FieldChange, ImportOutcome, RowChange
+from procedures.models import ImportBatch
+
+#: How many problems and changes the preview page lists (all are counted).
+SHOWN_PROBLEMS = 200
+SHOWN_CHANGES = 300
+
+
+@dataclass
+class StoredPreview:
+    """What the preview page shows: the counts, the first problems and changes, the columns."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    missing: int
+    error_count: int
+    problems: list[Problem] = field(default_factory=list)
+    changes: list[RowChange] = field(default_factory=list)
+    change_count: int = 0
+    mapping_saved: bool = False
+    sheets: list[dict[str, Any]] = field(default_factory=list)
+
+
+def preview_report(outcome: ImportOutcome) -> dict[str, Any]:
+    """Return the part of an outcome the preview page shows, as JSON-ready data."""
+    problems = (outcome.errors + outcome.warnings)[:SHOWN_PROBLEMS]
+    return {
+        "rows": outcome.rows,
+        "created": outcome.created,
+        "updated": outcome.updated,
+        "unchanged": outcome.unchanged,
+        "missing": outcome.missing,
+        "error_count": len(outcome.errors),
+        "problems": [asdict(problem) for problem in problems],
+        "changes": [asdict(change) for change in outcome.changes[:SHOWN_CHANGES]],
+        "change_count": len(outcome.changes),
+        "mapping_saved": outcome.mapping_saved,
+    }
+
+
+def batch_report(outcome: ImportOutcome) -> str:
+    """Return the report column of a new batch: its sheets and its preview."""
+    report = {"sheets": outcome.sheets, "preview": preview_report(outcome)}
+    # default=str: a message parameter is shown as text whatever its type.
+    return json.dumps(report, ensure_ascii=False, default=str)
+
+
+def stored_preview(batch: ImportBatch) -> StoredPreview | None:
+    """Return the preview kept on a batch, or None when it holds none (an older batch)."""
+    report = json.loads(batch.report or "{}")
+    kept = report.get("preview")
+    if kept is None:
+        return None
+    return StoredPreview(
+        **{name: kept[name] for name in _COUNTS},
+        problems=[Problem(**problem) for problem in kept["problems"]],
+        changes=[_row_change(change) for change in kept["changes"]],
+        change_count=kept["change_count"],
+        mapping_saved=kept["mapping_saved"],
+        sheets=report.get("sheets", []),
+    )
+
+
+_COUNTS = ("rows", "created", "updated", "unchanged", "missing", "error_count")
+
+
+def _row_change(data: dict[str, Any]) -> RowChange:
+    fields = [FieldChange(**item) for item in data.pop("fields")]
+    return RowChange(**data, fields=fields)
