@@ -1,6 +1,9 @@
 """The plan's tier rules on small hand-made sets."""
 
-from procedures.plan.ranking import DEFAULT_POLICY, Candidate, rank_candidates
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from procedures.plan.ranking import DEFAULT_POLICY, Candidate, rank_candidates, score_candidate
 
 
 def policy(*capacities: int, tiers=None) -> dict:
@@ -131,3 +134,40 @@ def test_life_events_are_read_from_the_database_and_kept_by_the_policy(app, db_s
         {**DEFAULT_POLICY, "weights": {"life_events": {"介護": 0.5, "被災": 0}}}
     )
     assert kept["weights"]["life_events"] == {"介護": 0.5}
+
+
+BLOCKER_CODES = sorted(DEFAULT_POLICY["weights"]["blockers"])
+LIFE_EVENTS = ["子育て", "介護", "引越し"]
+points = st.integers(min_value=-500, max_value=500).map(lambda cents: cents / 100)
+candidates = st.lists(
+    st.builds(
+        Candidate,
+        id=st.integers(min_value=1, max_value=10**6),
+        code=st.none() | st.text(alphabet="ABC0123", max_size=4),
+        annual_volume=st.none() | st.integers(min_value=0, max_value=10**8),
+        mynaportal_eligible=st.booleans(),
+        blockers=st.lists(st.sampled_from(BLOCKER_CODES), max_size=4, unique=True),
+        life_events=st.lists(st.sampled_from(LIFE_EVENTS), max_size=2, unique=True).map(tuple),
+    ),
+    max_size=30,
+    unique_by=lambda item: item.id,
+)
+weights = st.fixed_dictionaries(
+    {
+        "volume": points,
+        "mynaportal": points,
+        "blockers": st.fixed_dictionaries({code: points for code in BLOCKER_CODES}),
+        "life_events": st.fixed_dictionaries({event: points for event in LIFE_EVENTS}),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(candidates=candidates, weights=weights)
+def test_every_placed_score_is_the_sum_of_the_parts_shown(candidates, weights):
+    plan = policy(10, 10, 10) | {"weights": weights}
+    for entry in rank_candidates(candidates, plan):
+        shown = [part[2] for part in entry.parts]
+        assert entry.score == round(sum(shown), 2)
+        by_itself = next(item for item in candidates if item.id == entry.procedure_id)
+        assert score_candidate(by_itself, weights) == (entry.score, entry.parts)

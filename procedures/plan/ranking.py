@@ -99,31 +99,78 @@ def tier_key(condition: dict[str, Any]) -> str:
     return "rest"
 
 
+class ScoreRule:
+    """The scoring rule of a policy's weights; the only place where points are decided.
+
+    A score is the sum of its parts, and the parts are what the plan shows a person. The
+    parts that do not depend on the volume (portal, blockers, life events) are the same for
+    every candidate with the same flags: they are worked out once per distinct combination.
+    """
+
+    def __init__(self, weights: dict[str, Any]) -> None:
+        self.volume_weight = weights.get("volume", 1.0)
+        self.portal_points = weights.get("mynaportal", 0.0)
+        self.blocker_points = weights.get("blockers", {})
+        self.event_points = weights.get("life_events", {})
+        self._fixed: dict[tuple[bool, tuple[str, ...], tuple[str, ...]], list[list[Any]]] = {}
+
+    def volume_part(self, volume: int | None) -> list[Any]:
+        """Return the volume's part: log10 of the applications a year, weighted."""
+        if volume is None:
+            return ["volume_unknown", None, 0.0]
+        return ["volume", volume, round(self.volume_weight * math.log10(volume + 1), 2)]
+
+    def fixed_parts(self, candidate: Candidate) -> list[list[Any]]:
+        """Return the parts that do not depend on the volume, with points other than zero."""
+        key = (candidate.mynaportal_eligible, tuple(candidate.blockers), candidate.life_events)
+        parts = self._fixed.get(key)
+        if parts is None:
+            parts = self._fixed[key] = self._parts_of_flags(candidate)
+        return parts
+
+    def _parts_of_flags(self, candidate: Candidate) -> list[list[Any]]:
+        parts: list[list[Any]] = []
+        if candidate.mynaportal_eligible and self.portal_points:
+            parts.append(["mynaportal", None, self.portal_points])
+        for blocker in candidate.blockers:
+            points = self.blocker_points.get(blocker, 0.0)
+            if points:
+                parts.append(["blocker", blocker, points])
+        for event in candidate.life_events:
+            points = self.event_points.get(event, 0.0)
+            if points:
+                parts.append(["life_event", event, points])
+        return parts
+
+    def parts(self, candidate: Candidate) -> list[list[Any]]:
+        """Return every part of the candidate's score: [kind, what, points]."""
+        return [self.volume_part(candidate.annual_volume), *self.fixed_parts(candidate)]
+
+    def score(self, candidate: Candidate) -> float:
+        """Return the candidate's score: the sum of its parts, rounded to two decimals."""
+        return score_of(self.parts(candidate))
+
+
+def score_of(parts: list[list[Any]]) -> float:
+    """Add up the points of a score's parts, in their order, rounded to two decimals."""
+    return round(sum(points for _kind, _what, points in parts), 2)
+
+
 def score_candidate(candidate: Candidate, weights: dict[str, Any]) -> tuple[float, list[list]]:
     """Return the candidate's score and its parts: [kind, what, points]."""
-    parts: list[list[Any]] = []
-    score = 0.0
-    if candidate.annual_volume is not None:
-        points = round(weights.get("volume", 1.0) * math.log10(candidate.annual_volume + 1), 2)
-        parts.append(["volume", candidate.annual_volume, points])
-        score += points
-    else:
-        parts.append(["volume_unknown", None, 0.0])
-    portal_points = weights.get("mynaportal", 0.0)
-    if candidate.mynaportal_eligible and portal_points:
-        parts.append(["mynaportal", None, portal_points])
-        score += portal_points
-    for blocker in candidate.blockers:
-        points = weights.get("blockers", {}).get(blocker, 0.0)
-        if points:
-            parts.append(["blocker", blocker, points])
-            score += points
-    for event in candidate.life_events:
-        points = weights.get("life_events", {}).get(event, 0.0)
-        if points:
-            parts.append(["life_event", event, points])
-            score += points
-    return round(score, 2), parts
+    parts = ScoreRule(weights).parts(candidate)
+    return score_of(parts), parts
+
+
+def _tier_index(compiled: list[tuple[bool, Any]], volume: int | None, eligible: bool) -> int | None:
+    """Return the index of the first tier whose condition the candidate meets."""
+    for index, (needs_portal, min_volume) in enumerate(compiled):
+        if needs_portal and not eligible:
+            continue
+        if min_volume is not None and (volume is None or volume < min_volume):
+            continue
+        return index
+    return None
 
 
 def rank_candidates(
@@ -134,58 +181,27 @@ def rank_candidates(
     Ties are broken by volume (larger first), then code. Unknown volumes rank after known
     ones inside a tier: unknown is never treated as 0. Pinned procedures go first into their
     year and use its capacity (a person may fill a year beyond it); excluded ones are left out.
-    Scoring is one pass over the tuples; the score's parts are built only for placed ones.
     """
     pins = pins or {}
     tiers = policy["tiers"]
-    weights = policy["weights"]
+    rule = ScoreRule(policy["weights"])
     compiled = [
-        (
-            bool(tier["condition"].get("mynaportal_eligible")),
-            tier["condition"].get("min_volume"),
-        )
+        (bool(tier["condition"].get("mynaportal_eligible")), tier["condition"].get("min_volume"))
         for tier in tiers
     ]
     keyed = []
     pinned: dict[int, list] = {}
-    volume_weight = weights.get("volume", 1.0)
-    portal_points = weights.get("mynaportal", 0.0)
-    blocker_weights = weights.get("blockers", {})
-    event_weights = {
-        event: points for event, points in weights.get("life_events", {}).items() if points
-    }
-    log10 = math.log10
     last_tier = len(tiers)
-    # Inlined tier match and score (the same arithmetic as score_candidate): one pass.
     for candidate in candidates:
         pin = pins.get(candidate.id) if pins else None
         if pin is not None and pin.fiscal_year is None:
             continue
         volume = candidate.annual_volume
-        eligible = candidate.mynaportal_eligible
-        tier_index = None
-        for index, (needs_portal, min_volume) in enumerate(compiled):
-            if needs_portal and not eligible:
-                continue
-            if min_volume is not None and (volume is None or volume < min_volume):
-                continue
-            tier_index = index
-            break
+        tier_index = _tier_index(compiled, volume, candidate.mynaportal_eligible)
         if tier_index is None and pin is None:
             continue
-        score = 0.0
-        if volume is not None:
-            score += round(volume_weight * log10(volume + 1), 2)
-        if eligible and portal_points:
-            score += portal_points
-        for blocker in candidate.blockers:
-            points = blocker_weights.get(blocker, 0.0)
-            if points:
-                score += points
-        if event_weights:
-            for event in candidate.life_events:
-                score += event_weights.get(event, 0.0)
-        score = round(score, 2)
+        parts = [rule.volume_part(volume), *rule.fixed_parts(candidate)]
+        score = score_of(parts)
         sort_key = (
             last_tier if tier_index is None else tier_index,
             volume is None,
@@ -195,11 +211,16 @@ def rank_candidates(
             candidate.id,
         )
         if pin is not None:
-            pinned.setdefault(pin.fiscal_year, []).append((sort_key, candidate, score, pin))
+            pinned.setdefault(pin.fiscal_year, []).append((sort_key, candidate, score, parts, pin))
         else:
-            keyed.append((sort_key, candidate, tier_index, score))
+            keyed.append((sort_key, candidate, tier_index, score, parts))
     keyed.sort(key=lambda item: item[0])
+    return _place(policy, keyed, pinned)
 
+
+def _place(policy: dict[str, Any], keyed: list, pinned: dict[int, list]) -> list[RankedEntry]:
+    """Fill each planned year: its pins first, then the best-ranked until its capacity."""
+    tiers = policy["tiers"]
     entries: list[RankedEntry] = []
     queue = iter(keyed)
     policy_years = [year["fiscal_year"] for year in policy["years"]]
@@ -208,9 +229,8 @@ def rank_candidates(
     for fiscal_year in policy_years + sorted(set(pinned) - set(policy_years)):
         year_pins = sorted(pinned.get(fiscal_year, []), key=lambda item: item[0])
         position = 0
-        for _key, candidate, score, pin in year_pins:
+        for _key, candidate, score, parts, pin in year_pins:
             position += 1
-            parts = score_candidate(candidate, weights)[1]
             entries.append(
                 RankedEntry(candidate.id, fiscal_year, position, "pinned", score, parts, pin.reason)
             )
@@ -219,13 +239,9 @@ def rank_candidates(
             if item is None:
                 break
             position += 1
-            _key, candidate, tier_index, score = item
-            parts = score_candidate(candidate, weights)[1]
-            entries.append(
-                RankedEntry(
-                    candidate.id, fiscal_year, position, tiers[tier_index]["key"], score, parts
-                )
-            )
+            _key, candidate, tier_index, score, parts = item
+            tier = tiers[tier_index]["key"]
+            entries.append(RankedEntry(candidate.id, fiscal_year, position, tier, score, parts))
     return entries
 
 
