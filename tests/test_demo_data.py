@@ -9,12 +9,16 @@ from collections import Counter
 
 import pytest
 
-from procedures.demo.generator import (
-    LIFE_EVENTS,
+from importers.headers import FIELDS
+from procedures.demo.city import (
+    DATA_DIR,
     MYNAPORTAL_LIFE_EVENTS,
-    PROCEDURE_FIELDS,
-    generate_demo_municipality,
+    _build_specs,
+    city_specs,
+    wording,
 )
+from procedures.demo.generator import PROCEDURE_FIELDS, generate_demo_municipality
+from procedures.vocabulary import LIFE_EVENTS
 
 BLOCKERS = {
     "law_change",
@@ -130,6 +134,36 @@ def test_every_dict_has_exactly_the_importer_fields(rows):
     for row in rows:
         assert tuple(row) == PROCEDURE_FIELDS
     assert len(PROCEDURE_FIELDS) == 26
+    # The importer's own list, in its order, less what the plan fills in after loading.
+    planned = {"target_fiscal_year", "done_fiscal_year"}
+    assert [field for field in FIELDS if field not in planned] == list(PROCEDURE_FIELDS)
+
+
+def test_the_data_files_are_read_once_and_sit_beside_the_code():
+    assert city_specs() is city_specs()
+    assert wording() is wording()
+    assert DATA_DIR.is_dir()
+    assert {"city.json", "wording.json"} <= {path.name for path in DATA_DIR.glob("*.json")}
+    assert len(city_specs()) > 1942
+
+
+@pytest.mark.parametrize(
+    ("procedure", "error"),
+    [
+        ({"name": "市章の使用承認申請", "flags": ["sael"]}, "unknown flag"),
+        ({"name": "市章の使用承認申請", "volume": 5, "cost": 1}, "bad keys"),
+        ({"name": "市章の{使用承認申請,使用承認申請}"}, "listed twice"),
+        ({"name": "市章の{@nothing}"}, "unknown group"),
+    ],
+)
+def test_a_mistake_in_the_city_file_is_refused(procedure, error):
+    division = {"name": "総務課", "applicant": "both", "life_events": [], "legal_basis": None}
+    city = {
+        "alternatives": {},
+        "departments": [{"name": "総務部", "divisions": [{**division, "procedures": [procedure]}]}],
+    }
+    with pytest.raises(ValueError, match=error):
+        _build_specs(city)
 
 
 def test_codes_are_unique_and_name_their_department_and_division(rows):
