@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -22,6 +23,15 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return chosen
     return "ja"
+
+
+def problem_text(problem: Any) -> str:
+    """Render an importer problem or refusal in the page's language.
+
+    The importer keeps its own English and Japanese texts (importers/messages.py and
+    importers/messages_ja.json) so that the CLI and the web say the same thing.
+    """
+    return problem.message_in(select_locale())
 
 
 def compile_catalogs() -> list[Path]:

@@ -26,10 +26,10 @@ from procedures.catalogue.procedures import list_divisions
 from procedures.core import db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.forms import as_choices
+from procedures.core.i18n import problem_text
 from procedures.imports import jobs as import_jobs
 from procedures.imports import progress
 from procedures.imports.forms import ConfirmForm, MappingForm, UploadForm
-from procedures.imports.messages import problem_text
 from procedures.imports.preview import ImportChanged
 from procedures.imports.report import stored_preview
 from procedures.imports.service import commit_previewed, preview_upload, refresh_preview

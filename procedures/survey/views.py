@@ -10,6 +10,7 @@ from flask_login import current_user
 from procedures.core import db
 from procedures.core.auth import OFFICE_ROLES, UPLOAD_ROLES, roles_required
 from procedures.core.downloads import XLSX
+from procedures.core.i18n import select_locale
 from procedures.models import Role
 from procedures.survey.status import current_fiscal_year, survey_status, survey_years
 from procedures.survey.workbook import all_surveys_zip, division_survey
@@ -73,6 +74,7 @@ def download(fiscal_year: int, division_id: int):
             division_id=division_id,
             city=current_app.config["CITY_NAME"],
             user_id=current_user.id,
+            language=select_locale(),
         )
     except LookupError:
         abort(404)
@@ -93,6 +95,7 @@ def download_all(fiscal_year: int):
         fiscal_year=fiscal_year,
         city=current_app.config["CITY_NAME"],
         user_id=current_user.id,
+        language=select_locale(),
     )
     db.commit()
     return send_file(

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
@@ -65,11 +64,6 @@ BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 
 UNLOCKED = Protection(locked=False)
-
-
-def _language() -> str:
-    locale = get_locale()
-    return "en" if locale is not None and locale.language == "en" else "ja"
 
 
 def _fiscal_year_label(year: int, language: str) -> str:
@@ -148,10 +142,14 @@ def survey_workbook(
     division: str,
     department: str,
     rows: list[dict[str, Any]],
+    language: str,
     today: date | None = None,
 ) -> bytes:
-    """Write one division's survey workbook: the survey sheet and the instructions sheet."""
-    language = _language()
+    """Write one division's survey workbook in `language` ("ja" or "en"): survey and instructions.
+
+    Its sheet texts come from the translation catalogue of the caller's locale; `language`
+    decides the answer words the validation lists offer.
+    """
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Survey")
@@ -369,7 +367,13 @@ def _mark(workbook: Workbook, *, fiscal_year: int, division_id: int, city: str) 
 
 
 def division_survey(
-    session: Session, *, fiscal_year: int, division_id: int, city: str, user_id: int | None
+    session: Session,
+    *,
+    fiscal_year: int,
+    division_id: int,
+    city: str,
+    user_id: int | None,
+    language: str,
 ) -> tuple[str, bytes]:
     """Generate one division's workbook, record it as sent, and return (file name, bytes)."""
     divisions = _divisions(session, [division_id])
@@ -384,13 +388,14 @@ def division_survey(
         division=division,
         department=department,
         rows=rows,
+        language=language,
     )
     record_generated(session, fiscal_year=fiscal_year, division_ids=[ident], user_id=user_id)
     return survey_file_name(fiscal_year, division), content
 
 
 def all_surveys_zip(
-    session: Session, *, fiscal_year: int, city: str, user_id: int | None
+    session: Session, *, fiscal_year: int, city: str, user_id: int | None, language: str
 ) -> tuple[str, bytes, int]:
     """Generate every division's workbook into one zip; return (file name, bytes, workbooks).
 
@@ -412,6 +417,7 @@ def all_surveys_zip(
                 division=division,
                 department=department,
                 rows=rows[ident],
+                language=language,
             )
             name = f"{len(written) + 1:03d}_{_safe(department)}_{_safe(division)}.xlsx"
             archive.writestr(name, content)
