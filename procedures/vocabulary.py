@@ -27,7 +27,7 @@ CHANNELS = {
     "konbini": _l("Convenience-store issuance"),
     "private": _l("Private service"),
 }
-#: Aligned with the national reasons-not-online codes (DOMAIN.md).
+#: Aligned with the national reasons-not-online codes (docs/DOMAIN.md).
 BLOCKERS = {
     "law_change": _l("Law change needed"),
     "no_system": _l("No system"),
@@ -76,7 +76,7 @@ def tier_label(key: str | None) -> str:
     return label(TIERS, key)
 
 
-#: Life events as the inventories write them (DOMAIN.md); a filter matches them as text.
+#: Life events as the inventories write them (docs/DOMAIN.md); a filter matches them as text.
 LIFE_EVENTS = (
     "妊娠・出産",
     "子育て",

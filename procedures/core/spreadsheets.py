@@ -19,7 +19,8 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _save(workbook: Workbook) -> bytes:
+def workbook_bytes(workbook: Workbook) -> bytes:
+    """Return the workbook saved as .xlsx bytes."""
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -28,7 +29,8 @@ def _save(workbook: Workbook) -> bytes:
 HEADER_FILL = PatternFill("solid", fgColor="DCE7F7")
 
 
-def _write_header(sheet, row: int, headers: list[str]) -> None:
+def write_header_row(sheet, row: int, headers: list[str]) -> None:
+    """Write a bold, filled header row with the given headers from column A."""
     for column, header in enumerate(headers, start=1):
         cell = sheet.cell(row=row, column=column, value=header)
         cell.font = Font(bold=True)
@@ -46,3 +48,13 @@ def print_on_a4(sheet, *, header_row: int | None = None, landscape: bool = True)
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def titled_workbook(sheet_name: str, title: str) -> tuple[Workbook, Any]:
+    """Start a workbook whose first sheet is named `sheet_name` and carries `title` in A1."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_name
+    sheet["A1"] = neutralise(title)
+    sheet["A1"].font = Font(size=14, bold=True)
+    return workbook, sheet

@@ -1,4 +1,4 @@
-"""The funnel of DOMAIN.md, counted in SQL."""
+"""The funnel of docs/DOMAIN.md, counted in SQL."""
 
 from __future__ import annotations
 

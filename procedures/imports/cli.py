@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from procedures.core import db
 from procedures.imports.preview import ImportChanged
-from procedures.imports.service import import_now
+from procedures.imports.service import Upload, import_now
 from procedures.models import User
 from procedures.survey.returns import SurveyRefused
 
@@ -39,10 +39,7 @@ def import_inventory_command(
             user_id = _user_id_or_exit(session, login)
             outcome = import_now(
                 session,
-                content=content,
-                file_name=path.name,
-                division_name=division_name,
-                user_id=user_id,
+                Upload(content, path.name, division_name, user_id),
                 city=current_app.config["CITY_NAME"],
                 dry_run=dry_run,
                 progress=bar.update if bar else None,

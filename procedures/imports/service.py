@@ -24,6 +24,16 @@ from procedures.survey.returns import SurveyFile
 
 
 @dataclass
+class Upload:
+    """A file handed in, who handed it in, and the division its rows belong to by default."""
+
+    content: bytes
+    file_name: str
+    division_name: str | None = None
+    user_id: int | None = None
+
+
+@dataclass
 class Previewed:
     """An upload compared with the inventory: kept as a batch unless it was refused."""
 
@@ -34,11 +44,8 @@ class Previewed:
 
 def preview_upload(
     session: Session,
+    upload: Upload,
     *,
-    content: bytes,
-    file_name: str,
-    division_name: str | None,
-    user_id: int | None,
     city: str,
     own_division: Division | None = None,
     limits: ReadLimits | None = None,
@@ -48,15 +55,13 @@ def preview_upload(
     A division user (`own_division`) previews only their own division's procedures. Raises
     SurveyRefused when the file is a survey workbook that cannot be taken back.
     """
-    returned = survey_returns.recognise(
-        session, content, city=city, own_division_id=own_division.id if own_division else None
-    )
-    if returned:
-        division_name = returned.division_name
+    own_id = own_division.id if own_division else None
+    returned = survey_returns.recognise(session, upload.content, city=city, own_division_id=own_id)
+    division_name = returned.division_name if returned else upload.division_name
     outcome = _analyse(
         session,
-        content=content,
-        file_name=file_name,
+        content=upload.content,
+        file_name=upload.file_name,
         division_name=division_name,
         only_division=own_division.name if own_division else None,
         mapping=returned.mapping if returned else None,
@@ -66,9 +71,9 @@ def preview_upload(
         return Previewed(outcome, returned, None)
     batch = store_batch(
         session,
-        content=content,
+        content=upload.content,
         outcome=outcome,
-        user_id=user_id,
+        user_id=upload.user_id,
         division_name=division_name,
         status="previewed",
     )
@@ -98,11 +103,8 @@ def refresh_preview(session: Session, *, batch: ImportBatch) -> ImportOutcome:
 
 def import_now(
     session: Session,
+    upload: Upload,
     *,
-    content: bytes,
-    file_name: str,
-    division_name: str | None,
-    user_id: int | None,
     city: str,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -111,21 +113,19 @@ def import_now(
 
     Raises SurveyRefused when the file is a survey workbook that cannot be taken back.
     """
-    returned = survey_returns.recognise(session, content, city=city)
-    if returned:
-        division_name = returned.division_name
+    returned = survey_returns.recognise(session, upload.content, city=city)
     outcome = import_file(
         session,
-        content=content,
-        file_name=file_name,
-        division_name=division_name,
-        user_id=user_id,
+        content=upload.content,
+        file_name=upload.file_name,
+        division_name=returned.division_name if returned else upload.division_name,
+        user_id=upload.user_id,
         dry_run=dry_run,
         progress=progress,
         # A survey workbook is read with its own columns, without a mapping step.
         mapping=returned.mapping if returned else None,
     )
-    _record_answer(session, outcome, user_id)
+    _record_answer(session, outcome, upload.user_id)
     return outcome
 
 

@@ -32,7 +32,12 @@ from procedures.imports import progress
 from procedures.imports.forms import ConfirmForm, MappingForm, UploadForm
 from procedures.imports.preview import ImportChanged
 from procedures.imports.report import stored_preview
-from procedures.imports.service import commit_previewed, preview_upload, refresh_preview
+from procedures.imports.service import (
+    Upload,
+    commit_previewed,
+    preview_upload,
+    refresh_preview,
+)
 from procedures.models import Division, ImportBatch, Role
 from procedures.survey.returns import SurveyRefused, recognised_messages
 
@@ -82,10 +87,7 @@ def upload():
     try:
         previewed = preview_upload(
             session,
-            content=content,
-            file_name=file_name,
-            division_name=division_name,
-            user_id=current_user.id,
+            Upload(content, file_name, division_name, current_user.id),
             city=current_app.config["CITY_NAME"],
             own_division=session.get(Division, current_user.division_id) if own else None,
             limits=limits,

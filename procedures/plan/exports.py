@@ -15,7 +15,13 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from procedures.catalogue.procedures import blockers_from_column
-from procedures.core.spreadsheets import _save, _write_header, neutralise, print_on_a4
+from procedures.core.spreadsheets import (
+    neutralise,
+    print_on_a4,
+    titled_workbook,
+    workbook_bytes,
+    write_header_row,
+)
 from procedures.models import Department, Division, Lifecycle, PlanEntry, Procedure
 from procedures.vocabulary import (
     BLOCKERS,
@@ -88,22 +94,18 @@ def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list
 def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     """Write the yearly conversion list as a workbook a committee can print as it is."""
     headers, rows = plan_table(session, fiscal_year)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = str(fiscal_year)
     title = _(
         "%(city)s: procedures to put online in %(era)s (FY%(year)d)",
         city=city,
         era=japanese_fiscal_year(fiscal_year),
         year=fiscal_year,
     )
-    sheet["A1"] = neutralise(title)
-    sheet["A1"].font = Font(size=14, bold=True)
+    workbook, sheet = titled_workbook(str(fiscal_year), title)
     sheet["A2"] = _(
         "As of %(date)s; %(count)d procedures", date=date.today().isoformat(), count=len(rows)
     )
     header_row = 4
-    _write_header(sheet, header_row, headers)
+    write_header_row(sheet, header_row, headers)
     for offset, values in enumerate(rows, start=1):
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=header_row + offset, column=column, value=neutralise(value))
@@ -117,7 +119,7 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{last_row}"
     print_on_a4(sheet, header_row=header_row)
     _summary_sheet(workbook, rows, title)
-    return _save(workbook)
+    return workbook_bytes(workbook)
 
 
 def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> None:
@@ -132,7 +134,9 @@ def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> Non
             totals = groups.setdefault(values[column], [0, 0])
             totals[0] += 1
             totals[1] += values[7] or 0
-        _write_header(sheet, row_number, [heading, _("Number of procedures"), _("Annual volume")])
+        write_header_row(
+            sheet, row_number, [heading, _("Number of procedures"), _("Annual volume")]
+        )
         for name, (count, volume) in sorted(groups.items(), key=lambda item: -item[1][0]):
             row_number += 1
             sheet.cell(row=row_number, column=1, value=neutralise(name))

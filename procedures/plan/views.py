@@ -1,4 +1,4 @@
-"""Plan pages."""
+"""The yearly conversion plan pages: overview, a year, policy, pins, saved versions, lists."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Priority pages."""
+"""The national priority list pages: matches to confirm or reject, and the list itself."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from procedures.catalogue.procedures import blockers_from_column
-from procedures.core.spreadsheets import neutralise, print_on_a4
+from procedures.core.spreadsheets import neutralise, print_on_a4, titled_workbook
 from procedures.core.templating import TOKYO
 from procedures.models import (
     Department,
@@ -150,17 +150,13 @@ def survey_workbook(
     Its sheet texts come from the translation catalogue of the caller's locale; `language`
     decides the answer words the validation lists offer.
     """
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Survey")
     title = _(
         "%(city)s: survey of procedures for online conversion, %(era)s (FY%(year)d)",
         city=city,
         era=japanese_fiscal_year(fiscal_year),
         year=fiscal_year,
     )
-    sheet["A1"] = neutralise(title)
-    sheet["A1"].font = Font(size=14, bold=True)
+    workbook, sheet = titled_workbook(_("Survey"), title)
     sheet["A2"] = neutralise(
         _("Division: %(division)s (%(department)s)", division=division, department=department)
     )
