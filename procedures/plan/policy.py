@@ -107,6 +107,21 @@ def _pin_text(fiscal_year: int | None, reason: str) -> str:
     return f"{'excluded' if fiscal_year is None else f'FY{fiscal_year}'}: {reason}"
 
 
+def _audit_pin(
+    session: Session, procedure_id: int, user_id: int | None, old: str | None, new: str | None
+) -> None:
+    session.add(
+        AuditEvent(
+            procedure_id=procedure_id,
+            user_id=user_id,
+            action="plan",
+            field="pin",
+            old_value=old,
+            new_value=new,
+        )
+    )
+
+
 def set_pin(
     session: Session,
     *,
@@ -127,16 +142,7 @@ def set_pin(
     pin.reason = reason.strip()
     pin.user_id = user_id
     pin.created_at = utcnow()
-    session.add(
-        AuditEvent(
-            procedure_id=procedure_id,
-            user_id=user_id,
-            action="plan",
-            field="pin",
-            old_value=old,
-            new_value=_pin_text(fiscal_year, pin.reason),
-        )
-    )
+    _audit_pin(session, procedure_id, user_id, old, _pin_text(fiscal_year, pin.reason))
     session.flush()
     return pin
 
@@ -148,16 +154,7 @@ def remove_pin(session: Session, *, procedure_id: int, user_id: int | None) -> b
     ).scalar_one_or_none()
     if pin is None:
         return False
-    session.add(
-        AuditEvent(
-            procedure_id=procedure_id,
-            user_id=user_id,
-            action="plan",
-            field="pin",
-            old_value=_pin_text(pin.fiscal_year, pin.reason),
-            new_value=None,
-        )
-    )
+    _audit_pin(session, procedure_id, user_id, _pin_text(pin.fiscal_year, pin.reason), None)
     session.delete(pin)
     session.flush()
     return True
