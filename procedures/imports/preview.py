@@ -96,7 +96,7 @@ class ChangeList(Sequence[RowChange]):
 
 
 def _describe(item: RowChange | tuple[ParsedRow, str]) -> RowChange:
-    return _new_change(*item) if type(item) is tuple else item
+    return _row_change(*item) if type(item) is tuple else item
 
 
 @dataclass
@@ -523,27 +523,19 @@ def _compare_row(
     plan.updates.append((match["id"], changes, diffs))
     plan.seen[match["id"]] = {name: match[name] for name in changes}
     outcome.changes.append(
-        RowChange(
-            kind="changed",
-            division=division,
-            name=_name_of(row),
-            code=row.get("code"),
-            sheet=row.sheet,
-            row=row.row,
-            procedure_id=match["id"],
-            fields=diffs,
-        )
+        _row_change(row, division, "changed", procedure_id=match["id"], fields=diffs)
     )
 
 
-def _new_change(row: ParsedRow, division: str) -> RowChange:
+def _row_change(row: ParsedRow, division: str, kind: str = "new", **details: Any) -> RowChange:
     return RowChange(
-        kind="new",
+        kind=kind,
         division=division,
         name=_name_of(row),
         code=row.get("code"),
         sheet=row.sheet,
         row=row.row,
+        **details,
     )
 
 

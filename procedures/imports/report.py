@@ -70,7 +70,7 @@ def stored_preview(batch: ImportBatch) -> StoredPreview | None:
     return StoredPreview(
         **{name: kept[name] for name in _COUNTS},
         problems=[Problem(**problem) for problem in kept["problems"]],
-        changes=[_row_change(change) for change in kept["changes"]],
+        changes=[_change_from_json(change) for change in kept["changes"]],
         change_count=kept["change_count"],
         mapping_saved=kept["mapping_saved"],
         sheets=report.get("sheets", []),
@@ -80,6 +80,6 @@ def stored_preview(batch: ImportBatch) -> StoredPreview | None:
 _COUNTS = ("rows", "created", "updated", "unchanged", "missing", "error_count")
 
 
-def _row_change(data: dict[str, Any]) -> RowChange:
+def _change_from_json(data: dict[str, Any]) -> RowChange:
     fields = [FieldChange(**item) for item in data.pop("fields")]
     return RowChange(**data, fields=fields)
