@@ -33,6 +33,7 @@ $(A11Y_STAMP): $(A11Y)/package-lock.json
 test: $(STAMP) $(A11Y_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 lint: $(STAMP)

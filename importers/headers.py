@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from importers.values import cell_text, nfkc
+from importers.text import cell_text, nfkc
 
 FIELDS: tuple[str, ...] = (
     "code",

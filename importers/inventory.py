@@ -14,6 +14,7 @@ from functools import lru_cache
 from itertools import compress, repeat
 from typing import Any
 
+from importers import text as T
 from importers import values as V
 from importers.headers import (
     FIELDS,
@@ -88,9 +89,9 @@ _EMPTY: dict[str, Any] = {
     "blockers": [],
 }
 _TEXT: dict[str, Callable[[Any], str]] = {
-    "code": V.text_line,
-    **{f: V.text_line for f in _LINE_FIELDS},
-    **{f: V.text_block for f in _BLOCK_FIELDS},
+    "code": T.text_line,
+    **{f: T.text_line for f in _LINE_FIELDS},
+    **{f: T.text_block for f in _BLOCK_FIELDS},
 }
 _FILL_DOWN = ("department", "division")
 _DETAIL_MIN_DUPLICATES = 10
@@ -99,11 +100,11 @@ _SAMPLE_ROWS = 1000
 
 
 def _line(value: Any) -> tuple[str, None]:
-    return V.text_line(value), None
+    return T.text_line(value), None
 
 
 def _block(value: Any) -> tuple[str, None]:
-    return V.text_block(value), None
+    return T.text_block(value), None
 
 
 for _field in _LINE_FIELDS:
@@ -282,7 +283,7 @@ def _samples(rows: list[list[Any]], start: int, column: int) -> list[str]:
         if column < len(row):
             value = row[column]
             if not V.is_blank(value):
-                text = V.cell_text(value)
+                text = T.cell_text(value)
                 if text:
                     found.append(text)
                     if len(found) == 3:
@@ -295,7 +296,7 @@ def _texts(row: list[Any], width: int) -> list[tuple[int, str]]:
     found = []
     for column, value in enumerate(row[:width]):
         if not V.is_blank(value):
-            text = V.text_line(value)
+            text = T.text_line(value)
             if text:
                 found.append((column, text))
     return found
@@ -338,9 +339,7 @@ def _convert_column(
     Returns the converted values and, when some value has an issue, the memo of full results
     (value -> result tuple whose last item is the issue).
     """
-    memo = dict.fromkeys(column)
-    for value in memo:
-        memo[value] = convert(value)
+    memo = {value: convert(value) for value in dict.fromkeys(column)}
     firsts = {value: result[0] for value, result in memo.items()}
     values = list(map(firsts.__getitem__, column))
     if any(result[-1] is not None for result in memo.values()):
@@ -348,7 +347,9 @@ def _convert_column(
     return values, None
 
 
-def _blank_aware(convert: Callable[[Any], tuple[Any, Any]], empty: Any):
+def _blank_aware(
+    convert: Callable[[Any], tuple[Any, Any]], empty: Any
+) -> Callable[[Any], tuple[Any, Any]]:
     def wrapped(value: Any) -> tuple[Any, Any]:
         if value is None or (type(value) is str and not value.strip()):
             return empty, None
@@ -379,7 +380,7 @@ def _read_rows(
     serial = layout.serial + [False] * (width - len(layout.serial))
     fill_cols = [(i, f) for i, f in enumerate(fields) if f in _FILL_DOWN]
     section_cols = {i for i, _ in fill_cols}
-    text_line = V.text_line
+    text_line = T.text_line
     all_numbers = raw.row_numbers or range(1, len(rows) + 1)
     section_marks: list[tuple[int, dict[str, str]]] = []
 
@@ -390,17 +391,17 @@ def _read_rows(
     note_prefixes = NOTE_PREFIXES + tuple(p.capitalize() for p in NOTE_PREFIXES if p.isascii())
     body = rows[start:]
     raw_names = [row[name_col] if name_col < len(row) else "" for row in body]
-    memo = dict.fromkeys(raw_names)
+    name_memo: dict[Any, str] = dict.fromkeys(raw_names, "")
     special_values = set()  # no name, or a name that may be a total or a note line
-    for value in memo:
-        name = memo[value] = text_line(value)
+    for value in name_memo:
+        name = name_memo[value] = text_line(value)
         if (
             not name
             or name.startswith(note_prefixes)
             or (len(name) <= 12 and _total_key(name) in skip_keys)
         ):
             special_values.add(value)
-    clean = list(map(memo.__getitem__, raw_names))
+    clean = list(map(name_memo.__getitem__, raw_names))
     special = (
         list(compress(range(len(raw_names)), map(special_values.__contains__, raw_names)))
         if special_values
@@ -433,9 +434,9 @@ def _read_rows(
             break
         if kind == "section":
             found = {}
-            for c, fld in fill_cols:
+            for c, fill_field in fill_cols:
                 if not V.is_blank(row[c]):
-                    found[fld] = text_line(row[c])
+                    found[fill_field] = text_line(row[c])
             section_marks.append((position, found))
             continue
         if kind != "data":
@@ -476,7 +477,7 @@ def _read_rows(
     def warn(issue: tuple[str, dict[str, Any]], position: int, col: int, value: Any) -> None:
         number = numbers[position]
         header = headers[col]
-        params = {"row": number, "column": header, "value": V.cell_text(value), **issue[1]}
+        params = {"row": number, "column": header, "value": T.cell_text(value), **issue[1]}
         problems.append(Problem(SEVERITY_WARNING, issue[0], params, sheet, number, header))
 
     def report(col: int, memo: dict[Any, tuple[Any, ...]]) -> None:
@@ -626,8 +627,8 @@ def _read_rows(
         if set(map(type, column)) == {str}:
             extra_texts.append(column)  # already text (kept as written)
         else:
-            memo = {value: V.cell_text(value) for value in set(column)}
-            extra_texts.append(list(map(memo.__getitem__, column)))
+            cell_texts = {value: T.cell_text(value) for value in set(column)}
+            extra_texts.append(list(map(cell_texts.__getitem__, column)))
 
     # 8. the rows read their values from these columns when asked (see ParsedRow)
     table = RowTable(dict(zip(keys, lists, strict=True)), extra_headers, extra_texts)
@@ -658,10 +659,10 @@ def _read_rows(
         ):
             if not code:
                 continue
-            key = (code, name, division)
-            first = seen.get(key)
+            duplicate_key = (code, name, division)
+            first = seen.get(duplicate_key)
             if first is None:
-                seen[key] = number
+                seen[duplicate_key] = number
             else:
                 duplicates.append((number, first, code, name))
     return result_rows, data_rows, duplicates

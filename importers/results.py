@@ -129,6 +129,7 @@ class ParsedRow:
     def values(self) -> dict[str, Any]:
         """Return canonical field -> normalised value, for the fields the sheet has."""
         if self._values is None:
+            assert self.table is not None  # a row without a table has its own values
             at = self.position
             self._values = {
                 name: column[at]
@@ -143,6 +144,7 @@ class ParsedRow:
         if self._extra is None:
             at = self.position
             table = self.table
+            assert table is not None  # a row without a table has its own extra cells
             self._extra = {
                 header: column[at]
                 for header, column in zip(table.extra_headers, table.extra_columns, strict=True)
@@ -154,6 +156,7 @@ class ParsedRow:
         """Return one field's value, or default when the sheet has no such column."""
         if self._values is not None:
             return self._values.get(name, default)
+        assert self.table is not None  # a row without a table has its own values
         column = self.table.fields.get(name)
         if column is None or column[self.position] is ABSENT:
             return default
@@ -163,6 +166,7 @@ class ParsedRow:
         """Return one unmapped column's text ("" when blank), or default without the column."""
         if self._extra is not None:
             return self._extra.get(header, default)
+        assert self.table is not None  # a row without a table has its own extra cells
         column = self.table.extra_index.get(header)
         if column is None:
             return default

@@ -1,5 +1,7 @@
-"""Normalising one cell: text, numbers, yes/no, codes, eras and fiscal years.
+"""Normalising one cell: numbers, yes/no, codes, eras and fiscal years.
 
+The words clerks write for each value are data (``value_words.json``); the rules that decide
+what a cell means are here. The text forms a cell is read in are in ``importers.text``.
 Every string normaliser is a pure function cached with ``functools.lru_cache``: real inventories
 repeat the same coded values thousands of times. A normaliser returns the value and, when the
 cell cannot be read, an issue: ``(message code, extra params)`` for a warning.
@@ -8,178 +10,28 @@ cell cannot be read, an issue: ``(message code, extra params)`` for a warning.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
-import unicodedata
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from importers.text import (
+    CACHE_SIZE,
+    cell_text,
+    clean_line_uncached,
+    nfkc,
+    split_code,
+    split_values,
+    squeeze,
+)
 
 Issue = tuple[str, dict[str, Any]] | None
 
-_CACHE = 8192
-
 # ------------------------------------------------------------------------------------------
-# text
+# the words clerks write, by field (value_words.json), and looking them up
 # ------------------------------------------------------------------------------------------
-
-_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-
-
-def _unescape(match: re.Match[str]) -> str:
-    char = chr(int(match.group(1), 16))
-    return "\n" if char in "\r\n" else char
-
-
-def _undo_escapes(text: str) -> str:
-    """Undo Excel's _x000D_ escapes into text a database can store.
-
-    _x0000_ would give NUL, which PostgreSQL refuses in text, and _xD800_ a lone surrogate,
-    which no database can encode: either failed the whole import. NUL is dropped; a pair of
-    surrogates (_xD842__xDFB7_) becomes its character, a lone one U+FFFD.
-    """
-    text = _EXCEL_ESCAPE.sub(_unescape, text)
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
-
-
-def nfkc_uncached(text: str) -> str:
-    """Return the NFKC form, with Excel's _x000D_ escapes undone (no cache)."""
-    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
-    if "_x" in text:
-        text = _undo_escapes(text)
-    elif "\x00" in text:  # a NUL written into the sheet's XML as it is, or late in a CSV
-        text = text.replace("\x00", "")
-    return text
-
-
-nfkc = lru_cache(maxsize=65536)(nfkc_uncached)
-nfkc.__doc__ = "Return the NFKC form, with Excel's _x000D_ escapes undone."
-
-
-def clean_line_uncached(text: str) -> str:
-    """NFKC, trim, fold line breaks and runs of spaces into one space (no cache).
-
-    For free text such as names, which rarely repeat: the importer already converts each
-    distinct value of a column once.
-    """
-    return " ".join(nfkc_uncached(text).split())
-
-
-clean_line = lru_cache(maxsize=65536)(clean_line_uncached)
-clean_line.__doc__ = "NFKC, trim, and fold line breaks and runs of (full-width) spaces into one."
-
-
-@lru_cache(maxsize=16384)
-def clean_block(text: str) -> str:
-    """NFKC and trim each line; keep line breaks, but at most one blank line in a row."""
-    lines = [" ".join(line.split()) for line in nfkc(text).splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return "\n".join(out)
-
-
-def cell_text(value: Any) -> str:
-    """Return a cell as the text a person sees (floats like 1234.0 as 1234)."""
-    kind = type(value)
-    if kind is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if kind is float:
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if kind is bool:
-        return "TRUE" if value else "FALSE"
-    if kind is dt.datetime:
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if kind is dt.date or kind is dt.time:
-        return value.isoformat()
-    return str(value).strip()
-
-
-def text_line(value: Any) -> str:
-    """Normalise a single-line text cell (names, codes, divisions); blank gives "".
-
-    The same as ``clean_line`` without its cache, in one call: the importer calls it once per
-    distinct value of a column, tens of thousands of times for names and codes.
-    """
-    if type(value) is not str:
-        value = cell_text(value)
-    if not value.isascii() and not unicodedata.is_normalized("NFKC", value):
-        value = unicodedata.normalize("NFKC", value)
-    if "_x" in value:
-        value = _undo_escapes(value)
-    elif "\x00" in value:  # see nfkc_uncached
-        value = value.replace("\x00", "")
-    return " ".join(value.split())
-
-
-def text_block(value: Any) -> str:
-    """Normalise a multi-line text cell (notes, reasons, attachments); blank gives ""."""
-    if type(value) is str:
-        return clean_block(value)
-    return clean_block(cell_text(value))
-
-
-@lru_cache(maxsize=4096)
-def squeeze(text: str) -> str:
-    """NFKC, lower case, all whitespace removed: the key used for word lookups."""
-    return "".join(nfkc(text).lower().split())
-
-
-# ------------------------------------------------------------------------------------------
-# several values in one cell, national codes
-# ------------------------------------------------------------------------------------------
-
-_CODED = re.compile(r"^(\d{1,2}(?:-\d{1,2})?)[ .:)\]]\s*(\S.*)$")
-_CODE_ONLY = re.compile(r"^\d{1,2}(?:-\d{1,2})?$")
-_NEXT_CODE = re.compile(r"\s*[;、,]\s*(?=\d{1,2}(?:-\d{1,2})?[ .:)\]]\s*\S)")
-_SEPARATORS = re.compile(r"\s*(?:<>|;|、|,|/|\n)\s*")
-
-
-@lru_cache(maxsize=_CACHE)
-def split_values(text: str) -> tuple[str, ...]:
-    """Split a cell holding several values joined by `; `, `、`, `,`, `<>` or line breaks.
-
-    A cell of national coded values (``1 制度改正が必要…; 3 システムがない``) is split only
-    before each code, because the labels themselves contain `、`.
-    """
-    text = nfkc(text).strip()
-    if not text:
-        return ()
-    if _CODED.match(text):
-        parts = _NEXT_CODE.split(text)
-    elif "<>" in text:
-        parts = text.split("<>")
-    elif ";" in text:
-        parts = text.split(";")
-    else:
-        parts = _SEPARATORS.split(text)
-    return tuple(p for p in (" ".join(part.split()) for part in parts) if p)
-
-
-@lru_cache(maxsize=_CACHE)
-def split_code(item: str) -> tuple[str | None, str]:
-    """Split ``1 実施済`` into ("1", "実施済"); ``3`` into ("3", ""); a label into (None, label)."""
-    match = _CODED.match(item)
-    if match:
-        return match.group(1), match.group(2).strip()
-    if _CODE_ONLY.match(item):
-        return item, ""
-    return None, item
 
 
 def _lookup(item: str, labels: dict[str, Any], codes: dict[str, Any]) -> tuple[bool, Any]:
@@ -201,47 +53,35 @@ def _keys(table: dict[str, Any]) -> dict[str, Any]:
     return {squeeze(k): v for k, v in table.items()}
 
 
+def _squeezed(words: list[str]) -> frozenset[str]:
+    return frozenset(squeeze(w) for w in words)
+
+
+def _pairs(rows: list[list[Any]]) -> tuple[tuple[Any, ...], ...]:
+    """Return [[word, value], ...] from JSON as the tuple of pairs searched in order."""
+    return tuple(tuple(row) for row in rows)
+
+
+VALUE_WORDS_FILE = Path(__file__).with_name("value_words.json")
+
+
+def load_value_words(path: Path = VALUE_WORDS_FILE) -> dict[str, Any]:
+    """Load the value word tables: field -> {"labels", "codes", "contains", ...} -> words."""
+    with path.open(encoding="utf-8") as fh:
+        words = json.load(fh)
+    words.pop("_comment", None)
+    return words
+
+
+# Loaded once: the lookup tables below are built from it at import time, as the literals were.
+_WORDS: dict[str, Any] = load_value_words()
+
+
 # ------------------------------------------------------------------------------------------
 # unknown / blank
 # ------------------------------------------------------------------------------------------
 
-UNKNOWN_WORDS = frozenset(
-    squeeze(w)
-    for w in (
-        "-",
-        "--",
-        "―",
-        "ー",
-        "—",
-        "–",
-        "‐",
-        "−",
-        "－",
-        "...",
-        "…",
-        "?",
-        "？",
-        "不明",
-        "未把握",
-        "把握していない",
-        "不詳",
-        "未集計",
-        "集計なし",
-        "調査中",
-        "確認中",
-        "n/a",
-        "na",
-        "nd",
-        "unknown",
-        "none",
-        "null",
-        "tbd",
-        "#n/a",
-        "空欄",
-        "/",
-        "・",
-    )
-)
+UNKNOWN_WORDS = _squeezed(_WORDS["unknown"])
 
 
 def is_blank(value: Any) -> bool:
@@ -253,85 +93,12 @@ def is_blank(value: Any) -> bool:
 # numbers: annual volume
 # ------------------------------------------------------------------------------------------
 
-_ESTIMATE_PREFIXES = (
-    "約",
-    "およそ",
-    "概ね",
-    "おおむね",
-    "大体",
-    "だいたい",
-    "approx.",
-    "approx",
-    "about",
-    "ca.",
-    "推計",
-    "推定",
-    "見込み",
-    "見込",
-)
-_ESTIMATE_SUFFIXES = (
-    "程度",
-    "前後",
-    "くらい",
-    "ぐらい",
-    "位",
-    "ほど",
-    "余り",
-    "あまり",
-    "弱",
-    "強",
-    "(推計)",
-    "(推定)",
-    "(見込み)",
-    "(見込)",
-    "(概数)",
-    "概数",
-    "見込み",
-    "見込",
-    "推計",
-    "(概算)",
-    "概算",
-    "(est.)",
-    "est.",
-    "(est)",
-    "est",
-)
-_UNITS = (
-    "件/年",
-    "件/年度",
-    "件",
-    "回",
-    "人",
-    "通",
-    "枚",
-    "名",
-    "世帯",
-    "/年",
-    "/年度",
-    "/yr",
-    "peryear",
-    "年間",
-    "年",
-)
-_BOUND_WORDS = (
-    "以上",
-    "以下",
-    "未満",
-    "超",
-    "より多い",
-    "より少ない",
-    "over",
-    "under",
-    "morethan",
-    "lessthan",
-    "<",
-    ">",
-    "≦",
-    "≧",
-    "<=",
-    ">=",
-    "+",
-)
+_VOLUME_WORDS = _WORDS["volume"]
+# Matched inside the squeezed cell text, so squeezed themselves.
+_ESTIMATE_PREFIXES = tuple(map(squeeze, _VOLUME_WORDS["estimate_prefixes"]))
+_ESTIMATE_SUFFIXES = tuple(map(squeeze, _VOLUME_WORDS["estimate_suffixes"]))
+_UNITS = tuple(map(squeeze, _VOLUME_WORDS["units"]))
+_BOUND_WORDS = tuple(map(squeeze, _VOLUME_WORDS["bounds"]))
 _RANGE = re.compile(r"\d\s*(?:~|〜|∼|-|−|–|—|―|ー|から|to)\s*\d")
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(万|千)?$")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|「[^「」]*」|〔[^〔〕]*〕")
@@ -342,10 +109,10 @@ def strip_brackets(text: str) -> str:
     return _BRACKETS.sub("", text)
 
 
-_ZERO_WORDS = frozenset(squeeze(w) for w in ("なし", "無し", "無", "実績なし", "該当なし", "0件"))
+_ZERO_WORDS = _squeezed(_VOLUME_WORDS["zero"])
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _volume_text(text: str) -> tuple[int | None, bool, Issue]:
     key = squeeze(text)
     if not key or key in UNKNOWN_WORDS:
@@ -424,31 +191,15 @@ def _volume(value: Any) -> tuple[int | None, bool, Issue]:
 # eras and fiscal years
 # ------------------------------------------------------------------------------------------
 
-_ERAS = {"令和": 2018, "r": 2018, "平成": 1988, "h": 1988, "昭和": 1925, "s": 1925}
-_YEAR_UNKNOWN = frozenset(
-    squeeze(w)
-    for w in (
-        "未定",
-        "検討中",
-        "未定(検討中)",
-        "なし",
-        "無し",
-        "予定なし",
-        "対象外",
-        "不明",
-        "tbd",
-        "未",
-        "-",
-        "調整中",
-        "今後検討",
-        "n/a",
-        "na",
-        "nd",
-    )
-)
-_OPEN_WORDS = ("以降", "以後", "以上", "から", "or later", "onward", "onwards", "after", "~")
+_YEAR_WORDS = _WORDS["year"]
+_ERAS: dict[str, int] = _YEAR_WORDS["eras"]  # era -> the Western year before its first year
+_YEAR_UNKNOWN = _squeezed(_YEAR_WORDS["unknown"])
+# Matched inside the cell text without its whitespace, as written (not squeezed).
+_OPEN_WORDS = tuple(_YEAR_WORDS["open_ended"])
+# Longest first, so that an era written out is never read as a shorter era's letter.
+_ERA_NAMES = "|".join(map(re.escape, sorted(_ERAS, key=len, reverse=True)))
 _ERA_YEAR = (
-    r"(令和|平成|昭和|r|h|s)\.?(元|\d{1,2})(?:年度|年|fy)?"
+    rf"({_ERA_NAMES})\.?(元|\d{{1,2}})(?:年度|年|fy)?"
     r"(?:[./](\d{1,2})(?:[./]\d{1,2})?|(\d{1,2})月)?"
 )
 _WESTERN_YEAR = (
@@ -463,7 +214,7 @@ def _fiscal(year: int, month: int | None) -> int:
     return year - 1 if month is not None and 1 <= month <= 3 else year
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _year_text(text: str) -> tuple[int | None, Issue]:
     raw = nfkc(text).strip().lower()
     raw = _LEADING_CODE.sub("", raw)
@@ -531,72 +282,9 @@ def fiscal_year(value: Any) -> tuple[int | None, Issue]:
 # yes / no
 # ------------------------------------------------------------------------------------------
 
-_YES = (
-    "○",
-    "〇",
-    "◯",
-    "●",
-    "◎",
-    "✓",
-    "✔",
-    "☑",
-    "レ",
-    "要",
-    "必要",
-    "必須",
-    "有",
-    "有り",
-    "あり",
-    "有る",
-    "ある",
-    "可",
-    "可能",
-    "済",
-    "済み",
-    "はい",
-    "y",
-    "yes",
-    "true",
-    "1",
-    "是",
-    "ok",
-    "enabled",
-    "有料",
-    "要する",
-    "対象",
-    "該当",
-)
-_NO = (
-    "×",
-    "✕",
-    "✖",
-    "☓",
-    "x",
-    "不要",
-    "不必要",
-    "無",
-    "無し",
-    "なし",
-    "無い",
-    "ない",
-    "不可",
-    "不可能",
-    "未",
-    "いいえ",
-    "n",
-    "no",
-    "false",
-    "0",
-    "否",
-    "notenabled",
-    "無料",
-    "要しない",
-    "対象外",
-    "非該当",
-    "該当なし",
-    "廃止",
-    "不用",
-)
+_YES_NO_WORDS = _WORDS["yes_no"]
+_YES = tuple(_YES_NO_WORDS["yes"])
+_NO = tuple(_YES_NO_WORDS["no"])
 _YES_NO = {**{squeeze(w): True for w in _YES}, **{squeeze(w): False for w in _NO}}
 _YES_NO_PREFIXES = sorted(
     (
@@ -607,36 +295,14 @@ _YES_NO_PREFIXES = sorted(
     key=lambda item: -len(item[0]),
 )
 _YES_NO_SUFFIXES = sorted(
-    (
-        (squeeze(w), _YES_NO[squeeze(w)])
-        for w in (
-            "無し",
-            "なし",
-            "無",
-            "有り",
-            "あり",
-            "有",
-            "不要",
-            "必要",
-            "要",
-            "不可",
-            "可",
-            "済",
-            "済み",
-            "対象外",
-            "不必要",
-        )
-    ),
+    ((squeeze(w), _YES_NO[squeeze(w)]) for w in _YES_NO_WORDS["suffixes"]),
     key=lambda item: -len(item[0]),
 )
-_NEUTRAL = frozenset(
-    squeeze(w)
-    for w in ("△", "▲", "一部", "場合による", "ケースによる", "not applicable", "notapplicable")
-)
+_NEUTRAL = _squeezed(_YES_NO_WORDS["neutral"])
 _SEPARATOR_AFTER_WORD = "(:;,、。/ -[【「0123456789"
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _yes_no_text(text: str) -> tuple[bool | None, str, Issue]:
     key = squeeze(text)
     if not key or key in UNKNOWN_WORDS or key in _NEUTRAL:
@@ -692,69 +358,14 @@ def yes_no(value: Any) -> tuple[bool | None, str, Issue]:
 # coded fields
 # ------------------------------------------------------------------------------------------
 
-KIND_LABELS = _keys(
-    {
-        "申請": "application",
-        "申請等": "application",
-        "申込み・申請": "application",
-        "届出": "notification",
-        "届": "notification",
-        "届け出": "notification",
-        "届出等": "notification",
-        "報告": "notification",
-        "申告": "notification",
-        "証明書交付": "certificate",
-        "証明": "certificate",
-        "証明書": "certificate",
-        "交付": "certificate",
-        "発行": "certificate",
-        "証明書の交付": "certificate",
-        "証明書発行": "certificate",
-        "証明・交付": "certificate",
-        "閲覧": "inspection",
-        "縦覧": "inspection",
-        "閲覧・縦覧": "inspection",
-        "縦覧等": "inspection",
-        "閲覧等": "inspection",
-        "予約": "reservation",
-        "申込": "reservation",
-        "申込み": "reservation",
-        "申し込み": "reservation",
-        "予約・申込": "reservation",
-        "予約・申込み": "reservation",
-        "相談": "consultation",
-        "その他": "other",
-        "application": "application",
-        "notification": "notification",
-        "certificate": "certificate",
-        "inspection": "inspection",
-        "reservation": "reservation",
-        "consultation": "consultation",
-        "other": "other",
-    }
-)
-KIND_CODES = {
-    "1": "application",
-    "2-1": "other",
-    "2-2": "other",
-    "2-3": "other",
-    "3": "inspection",
-    "4": "other",
-}
-_KIND_CONTAINS = (
-    ("証明", "certificate"),
-    ("閲覧", "inspection"),
-    ("縦覧", "inspection"),
-    ("届", "notification"),
-    ("予約", "reservation"),
-    ("申込", "reservation"),
-    ("相談", "consultation"),
-    ("申請", "application"),
-)
-KIND_CHOICES = "申請, 届出, 証明書交付, 閲覧・縦覧, 予約・申込, 相談, その他"
+_KIND_WORDS = _WORDS["kind"]
+KIND_LABELS = _keys(_KIND_WORDS["labels"])
+KIND_CODES: dict[str, str] = _KIND_WORDS["codes"]
+_KIND_CONTAINS = _pairs(_KIND_WORDS["contains"])
+KIND_CHOICES: str = _KIND_WORDS["choices"]
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _kind_text(text: str) -> tuple[str | None, Issue]:
     items = split_values(text)
     if not items or squeeze(text) in UNKNOWN_WORDS:
@@ -777,91 +388,21 @@ def kind(value: Any) -> tuple[str | None, Issue]:
 
 
 _NOBODY = object()  # a known value that is neither residents nor businesses (e.g. government)
-APPLICANT_LABELS = _keys(
-    {
-        "住民": "residents",
-        "市民": "residents",
-        "区民": "residents",
-        "町民": "residents",
-        "村民": "residents",
-        "県民": "residents",
-        "都民": "residents",
-        "個人": "residents",
-        "国民": "residents",
-        "国民等": "residents",
-        "住民等": "residents",
-        "市民等": "residents",
-        "本人": "residents",
-        "person": "residents",
-        "persons": "residents",
-        "individuals": "residents",
-        "individual": "residents",
-        "residents": "residents",
-        "citizens": "residents",
-        "事業者": "businesses",
-        "法人": "businesses",
-        "企業": "businesses",
-        "事業所": "businesses",
-        "団体": "businesses",
-        "民間事業者": "businesses",
-        "民間事業者等": "businesses",
-        "事業者等": "businesses",
-        "法人等": "businesses",
-        "econom": "businesses",
-        "economic segments": "businesses",
-        "ngo": "businesses",
-        "non-profit institutions and organizations": "businesses",
-        "businesses": "businesses",
-        "business": "businesses",
-        "organizations": "businesses",
-        "両方": "both",
-        "both": "both",
-        "住民・事業者": "both",
-        "個人・法人": "both",
-        "市民・事業者": "both",
-        "個人及び法人": "both",
-        "国民等、民間事業者等": "both",
-        "個人、法人": "both",
-        "住民、事業者": "both",
-        "国": _NOBODY,
-        "地方等": _NOBODY,
-        "独立行政法人等": _NOBODY,
-        "行政機関": _NOBODY,
-        "地方公共団体": _NOBODY,
-        "intern_gov": _NOBODY,
-        "internal to government": _NOBODY,
-        "ptc": _NOBODY,
-        "provinces, territories and communities": _NOBODY,
-        "for": _NOBODY,
-        "foreign entities": _NOBODY,
-        "enviro": _NOBODY,
-        "environmental": _NOBODY,
-    }
-)
-APPLICANT_CODES = {
-    "1": _NOBODY,
-    "2": _NOBODY,
-    "3": _NOBODY,
-    "4-1": _NOBODY,
-    "4-2": _NOBODY,
-    "4-3": _NOBODY,
-    "4-4": _NOBODY,
-    "5": "residents",
-    "6": "businesses",
-    "7": "both",
-}
-_APPLICANT_CONTAINS = (
-    ("住民", "residents"),
-    ("市民", "residents"),
-    ("個人", "residents"),
-    ("事業", "businesses"),
-    ("法人", "businesses"),
-    ("企業", "businesses"),
-)
-APPLICANT_CHOICES = "住民, 事業者, 両方"
 
 
-@lru_cache(maxsize=_CACHE)
+def _applicants(table: dict[str, str]) -> dict[str, Any]:
+    """Map the JSON's "nobody" to the sentinel, which no caller can mistake for a kind."""
+    return {k: _NOBODY if v == "nobody" else v for k, v in table.items()}
+
+
+_APPLICANT_WORDS = _WORDS["applicant"]
+APPLICANT_LABELS = _keys(_applicants(_APPLICANT_WORDS["labels"]))
+APPLICANT_CODES = _applicants(_APPLICANT_WORDS["codes"])
+_APPLICANT_CONTAINS = _pairs(_APPLICANT_WORDS["contains"])
+APPLICANT_CHOICES: str = _APPLICANT_WORDS["choices"]
+
+
+@lru_cache(maxsize=CACHE_SIZE)
 def _applicant_text(text: str) -> tuple[str | None, Issue]:
     items = split_values(text)
     if not items or squeeze(text) in UNKNOWN_WORDS:
@@ -897,12 +438,10 @@ def applicant(value: Any) -> tuple[str | None, Issue]:
     return _applicant_text(value if type(value) is str else cell_text(value))
 
 
-_NO_EVENT = frozenset(
-    squeeze(w) for w in ("その他(個人も法人にもあてはまらない)", "なし", "無し", "該当なし", "-")
-)
+_NO_EVENT = _squeezed(_WORDS["life_events"]["none"])
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _life_events_text(text: str) -> tuple[str, ...]:
     return tuple(item for item in split_values(text) if squeeze(item) not in _NO_EVENT)
 
@@ -914,70 +453,17 @@ def life_events(value: Any) -> tuple[list[str], Issue]:
     return list(_life_events_text(value if type(value) is str else cell_text(value))), None
 
 
-ONLINE_LABELS = _keys(
-    {
-        "実施済": "done",
-        "実施済み": "done",
-        "済": "done",
-        "済み": "done",
-        "完了": "done",
-        "オンライン化済": "done",
-        "オンライン化済み": "done",
-        "対応済": "done",
-        "対応済み": "done",
-        "実施": "done",
-        "○": "done",
-        "〇": "done",
-        "◯": "done",
-        "done": "done",
-        "yes": "done",
-        "y": "done",
-        "enabled": "done",
-        "online": "done",
-        "implemented": "done",
-        "未実施": "not_done",
-        "未": "not_done",
-        "未対応": "not_done",
-        "未実施(予定)": "not_done",
-        "なし": "not_done",
-        "無": "not_done",
-        "×": "not_done",
-        "未済": "not_done",
-        "not_done": "not_done",
-        "not done": "not_done",
-        "no": "not_done",
-        "n": "not_done",
-        "not enabled": "not_done",
-        "offline": "not_done",
-        "一部実施済": "partial",
-        "一部実施済み": "partial",
-        "一部": "partial",
-        "一部対応": "partial",
-        "一部オンライン化": "partial",
-        "一部実施": "partial",
-        "△": "partial",
-        "partial": "partial",
-        "partially": "partial",
-        "partly": "partial",
-        "適用除外": "excluded",
-        "対象外": "excluded",
-        "除外": "excluded",
-        "excluded": "excluded",
-        "not applicable": "excluded",
-        "na": "excluded",
-        "n/a": "excluded",
-        "その他": "other",
-        "other": "other",
-    }
-)
-ONLINE_CODES = {"1": "done", "2": "not_done", "3": "excluded", "4": "other", "5": "partial"}
-ONLINE_CHOICES = "1 実施済, 2 未実施, 3 適用除外, 4 その他, 5 一部実施済"
+_ONLINE_WORDS = _WORDS["online_status"]
+_ONLINE_BLANK = _squeezed(_ONLINE_WORDS["blank"])
+ONLINE_LABELS = _keys(_ONLINE_WORDS["labels"])
+ONLINE_CODES: dict[str, str] = _ONLINE_WORDS["codes"]
+ONLINE_CHOICES: str = _ONLINE_WORDS["choices"]
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _online_text(text: str) -> tuple[str | None, Issue]:
     key = squeeze(text)
-    if not key or key in ("-", "不明", "nd", "?", "unknown"):
+    if not key or key in _ONLINE_BLANK:
         return None, None
     items = split_values(text) or (text,)
     found, value = _lookup(items[0], ONLINE_LABELS, ONLINE_CODES)
@@ -1011,41 +497,15 @@ def combine_online_steps(steps: list[str | None]) -> str | None:
     return "partial"
 
 
-IDENTITY_LABELS = _keys(
-    {
-        "押印+印鑑証明": 1,
-        "押印及び印鑑証明": 1,
-        "実印+印鑑証明": 1,
-        "実印": 1,
-        "印鑑証明": 1,
-        "押印": 2,
-        "認印": 2,
-        "押印のみ": 2,
-        "署名": 3,
-        "自署": 3,
-        "署名又は記名押印": 3,
-        "本人確認書類の提示・提出": 4,
-        "本人確認書類": 4,
-        "本人確認書類の提示": 4,
-        "身分証明書": 4,
-        "身分証": 4,
-        "マイナンバーカード": 4,
-        "運転免許証": 4,
-        "その他": 5,
-        "本人確認不要": 6,
-        "不要": 6,
-        "なし": 6,
-        "無し": 6,
-    }
-)
-IDENTITY_CODES = {str(n): n for n in range(1, 7)}
-IDENTITY_CHOICES = (
-    "1 押印＋印鑑証明, 2 押印, 3 署名, 4 本人確認書類の提示・提出, 5 その他, 6 本人確認不要"
-)
-SEAL_BY_IDENTITY = {1: True, 2: True, 3: True, 4: False, 5: None, 6: False}
+_IDENTITY_WORDS = _WORDS["identity_check"]
+IDENTITY_LABELS = _keys(_IDENTITY_WORDS["labels"])
+IDENTITY_CODES: dict[str, int] = _IDENTITY_WORDS["codes"]
+IDENTITY_CHOICES: str = _IDENTITY_WORDS["choices"]
+# JSON keys are text; the identity code is a number everywhere else.
+SEAL_BY_IDENTITY = {int(code): seal for code, seal in _IDENTITY_WORDS["seal_by_code"].items()}
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _identity_text(text: str) -> tuple[int | None, Issue]:
     items = split_values(text)
     if not items or squeeze(text) in UNKNOWN_WORDS:
@@ -1076,25 +536,10 @@ def identity_check(value: Any) -> tuple[int | None, Issue]:
     return _identity_text(value if type(value) is str else cell_text(value))
 
 
-_SEAL_WORDS = {
-    squeeze(w): v
-    for w, v in (
-        ("押印", True),
-        ("署名", True),
-        ("押印又は署名", True),
-        ("押印・署名", True),
-        ("記名押印", True),
-        ("署名又は記名押印", True),
-        ("押印不要", False),
-        ("押印廃止", False),
-        ("署名不要", False),
-        ("seal", True),
-        ("signature", True),
-    )
-}
+_SEAL_WORDS = _keys(_WORDS["seal_required"]["words"])
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _seal_text(text: str) -> tuple[bool | None, Issue]:
     key = squeeze(text)
     if key in _SEAL_WORDS:
@@ -1116,25 +561,11 @@ def seal_required(value: Any) -> tuple[bool | None, Issue]:
     return answer, issue
 
 
-ORIGINALS_LABELS = _keys(
-    {
-        "電子・原紙を選択可能": False,
-        "原紙での提出のみ": True,
-        "電子での提出のみ": False,
-        "一部電子、一部原紙での提出": True,
-        "一部電子・一部原紙での提出": True,
-        "その他": None,
-        "原本": True,
-        "原本必要": True,
-        "原本要": True,
-        "写し可": False,
-        "コピー可": False,
-    }
-)
-ORIGINALS_CODES = {"0": False, "1": False, "2": True, "3": True, "4": None}
+ORIGINALS_LABELS = _keys(_WORDS["originals_required"]["labels"])
+ORIGINALS_CODES: dict[str, bool | None] = _WORDS["originals_required"]["codes"]
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _originals_text(text: str) -> tuple[bool | None, Issue]:
     items = split_values(text)
     if items and (split_code(items[0])[0] is not None or squeeze(items[0]) in ORIGINALS_LABELS):
@@ -1161,22 +592,10 @@ def originals_required(value: Any) -> tuple[bool | None, Issue]:
     return answer, issue
 
 
-_MYNAPORTAL_WORDS = {
-    squeeze(w): v
-    for w, v in (
-        ("対象", True),
-        ("対象外", False),
-        ("該当", True),
-        ("非該当", False),
-        ("推奨", True),
-        ("ぴったりサービス", True),
-        ("マイナポータル", True),
-        ("特定手続", True),
-    )
-}
+_MYNAPORTAL_WORDS = _keys(_WORDS["mynaportal_eligible"]["words"])
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _mynaportal_text(text: str) -> tuple[bool | None, Issue]:
     key = squeeze(text)
     if key in _MYNAPORTAL_WORDS:
@@ -1193,49 +612,16 @@ def mynaportal_eligible(value: Any) -> tuple[bool | None, Issue]:
     return answer, issue
 
 
-VERDICT_LABELS = _keys(
-    {
-        "可": "feasible",
-        "可能": "feasible",
-        "オンライン化可能": "feasible",
-        "対応可": "feasible",
-        "実施可能": "feasible",
-        "○": "feasible",
-        "〇": "feasible",
-        "◯": "feasible",
-        "yes": "feasible",
-        "feasible": "feasible",
-        "possible": "feasible",
-        "可能性あり": "feasible",
-        "不可": "infeasible",
-        "不可能": "infeasible",
-        "オンライン化不可": "infeasible",
-        "困難": "infeasible",
-        "対応不可": "infeasible",
-        "×": "infeasible",
-        "no": "infeasible",
-        "infeasible": "infeasible",
-        "not feasible": "infeasible",
-        "impossible": "infeasible",
-        "検討中": "undecided",
-        "未判断": "undecided",
-        "未定": "undecided",
-        "保留": "undecided",
-        "要検討": "undecided",
-        "△": "undecided",
-        "調整中": "undecided",
-        "undecided": "undecided",
-        "pending": "undecided",
-        "tbd": "undecided",
-    }
-)
-VERDICT_CHOICES = "可能, 不可, 検討中"
+_VERDICT_WORDS = _WORDS["verdict"]
+_VERDICT_BLANK = _squeezed(_VERDICT_WORDS["blank"])
+VERDICT_LABELS = _keys(_VERDICT_WORDS["labels"])
+VERDICT_CHOICES: str = _VERDICT_WORDS["choices"]
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _verdict_text(text: str) -> tuple[str | None, Issue]:
     key = squeeze(text)
-    if not key or key in ("-", "不明", "nd", "?"):
+    if not key or key in _VERDICT_BLANK:
         return None, None
     found, value = _lookup(" ".join(nfkc(text).split()), VERDICT_LABELS, {})
     if found:
@@ -1250,93 +636,14 @@ def verdict(value: Any) -> tuple[str | None, Issue]:
     return _verdict_text(value if type(value) is str else cell_text(value))
 
 
-BLOCKERS = (
-    "law_change",
-    "no_system",
-    "paper_originals",
-    "fee_payment",
-    "seal_signature",
-    "identity_in_person",
-    "by_nature",
-    "cost_benefit",
-    "other",
-)
-BLOCKER_CODES = {
-    "0": None,
-    "1": "law_change",
-    "2": "law_change",
-    "3": "no_system",
-    "4": "paper_originals",
-    "5": "by_nature",
-    "6": "cost_benefit",
-    "7": "other",
-}
-_BLOCKER_WORDS = (
-    ("実施予定", None),
-    ("予定", None),
-    ("特になし", None),
-    ("なし", None),
-    ("無し", None),
-    ("制度改正", "law_change"),
-    ("法改正", "law_change"),
-    ("法令改正", "law_change"),
-    ("条例改正", "law_change"),
-    ("規則改正", "law_change"),
-    ("法令", "law_change"),
-    ("法律", "law_change"),
-    ("条例", "law_change"),
-    ("費用対効果", "cost_benefit"),
-    ("コスト", "cost_benefit"),
-    ("費用", "cost_benefit"),
-    ("件数が少", "cost_benefit"),
-    ("システム", "no_system"),
-    ("原本", "paper_originals"),
-    ("紙", "paper_originals"),
-    ("添付書類", "paper_originals"),
-    ("手数料", "fee_payment"),
-    ("決済", "fee_payment"),
-    ("納付", "fee_payment"),
-    ("支払", "fee_payment"),
-    ("キャッシュレス", "fee_payment"),
-    ("押印", "seal_signature"),
-    ("署名", "seal_signature"),
-    ("印鑑", "seal_signature"),
-    ("本人確認", "identity_in_person"),
-    ("対面", "identity_in_person"),
-    ("面談", "identity_in_person"),
-    ("来庁", "identity_in_person"),
-    ("窓口", "identity_in_person"),
-    ("性質", "by_nature"),
-    ("電子化すべきでない", "by_nature"),
-    ("現物", "by_nature"),
-    ("現地", "by_nature"),
-    ("実地", "by_nature"),
-    ("その他", "other"),
-    ("上記に該当しない", "other"),
-    ("law", "law_change"),
-    ("legislation", "law_change"),
-    ("regulation", "law_change"),
-    ("cost", "cost_benefit"),
-    ("system", "no_system"),
-    ("original", "paper_originals"),
-    ("paper", "paper_originals"),
-    ("fee", "fee_payment"),
-    ("payment", "fee_payment"),
-    ("seal", "seal_signature"),
-    ("signature", "seal_signature"),
-    ("identity", "identity_in_person"),
-    ("in person", "identity_in_person"),
-    ("in-person", "identity_in_person"),
-    ("nature", "by_nature"),
-    ("other", "other"),
-)
-BLOCKER_CHOICES = (
-    "制度改正が必要, システムがない, 原本が紙, 手数料の納付, 押印・署名, 対面での本人確認, "
-    "性質上できない, 費用対効果, その他"
-)
+_BLOCKER_TABLES = _WORDS["blockers"]
+BLOCKERS = tuple(_BLOCKER_TABLES["names"])
+BLOCKER_CODES: dict[str, str | None] = _BLOCKER_TABLES["codes"]
+_BLOCKER_WORDS = _pairs(_BLOCKER_TABLES["contains"])
+BLOCKER_CHOICES: str = _BLOCKER_TABLES["choices"]
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _blocker_item(item: str) -> tuple[bool, str | None]:
     code, label = split_code(item)
     lowered = label.lower()
@@ -1351,7 +658,7 @@ def _blocker_item(item: str) -> tuple[bool, str | None]:
     return False, "other"
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE_SIZE)
 def _blockers_text(text: str) -> tuple[tuple[str, ...], Issue]:
     if squeeze(text) in UNKNOWN_WORDS:
         return (), None

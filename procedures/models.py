@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -68,6 +69,10 @@ class Division(SQLModel, table=True):
 
 class Procedure(SQLModel, table=True):
     """One administrative procedure (手続) of the inventory."""
+
+    if TYPE_CHECKING:
+        # Set by SQLModel's metaclass; declared for the type checker (Core inserts and updates).
+        __table__: ClassVar[Table]
 
     __table_args__ = (
         Index("ix_procedure_division_name_key", "division_id", "name_key"),
@@ -137,6 +142,10 @@ class Procedure(SQLModel, table=True):
 class ExtraHeader(SQLModel, table=True):
     """The header of an imported column that maps to no field, named by Procedure.extra."""
 
+    if TYPE_CHECKING:
+        # Set by SQLModel's metaclass; declared for the type checker (Core inserts and updates).
+        __table__: ClassVar[Table]
+
     id: int | None = Field(default=None, primary_key=True)
     #: SHA-256 of the text: unique where the text itself may be too long to index.
     digest: str = Field(max_length=64, unique=True)
@@ -158,6 +167,10 @@ class User(SQLModel, table=True):
 
 class ImportBatch(SQLModel, table=True):
     """One uploaded inventory file and what its import did."""
+
+    if TYPE_CHECKING:
+        # Set by SQLModel's metaclass; declared for the type checker (Core inserts and updates).
+        __table__: ClassVar[Table]
 
     id: int | None = Field(default=None, primary_key=True)
     file_name: str = Field(max_length=500)
@@ -202,6 +215,10 @@ class SavedMapping(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """Who changed which field of which procedure, from what to what, and when."""
 
+    if TYPE_CHECKING:
+        # Set by SQLModel's metaclass; declared for the type checker (Core inserts and updates).
+        __table__: ClassVar[Table]
+
     __table_args__ = (Index("ix_auditevent_procedure_at", "procedure_id", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -218,6 +235,10 @@ class AuditEvent(SQLModel, table=True):
 
 class PlanEntry(SQLModel, table=True):
     """Where the current plan puts one procedure, and why."""
+
+    if TYPE_CHECKING:
+        # Set by SQLModel's metaclass; declared for the type checker (Core inserts and updates).
+        __table__: ClassVar[Table]
 
     __table_args__ = (UniqueConstraint("procedure_id"),)
 
@@ -278,6 +299,10 @@ class SavedPlan(SQLModel, table=True):
 
 class SavedPlanEntry(SQLModel, table=True):
     """Where a saved plan put one procedure."""
+
+    if TYPE_CHECKING:
+        # Set by SQLModel's metaclass; declared for the type checker (Core inserts and updates).
+        __table__: ClassVar[Table]
 
     __table_args__ = (
         UniqueConstraint("saved_plan_id", "procedure_id", name="uq_savedplanentry_plan_procedure"),

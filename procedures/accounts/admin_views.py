@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlmodel import col
 
 from procedures.accounts.forms import UserForm
 from procedures.accounts.users import UserError, create_user
@@ -26,6 +27,8 @@ def users():
     divisions = [(name, name) for _id, name, _dept in list_divisions(session)]
     form.division.choices = as_choices([("", "—"), *divisions])
     if form.validate_on_submit():
+        # DataRequired: both are filled in once the form validates.
+        assert form.login.data is not None and form.password.data is not None
         try:
             create_user(
                 session=session,
@@ -48,8 +51,8 @@ def users():
             flash(_("User %(login)s was created.", login=form.login.data), "success")
             return redirect(url_for("admin.users"))
     rows = session.execute(
-        select(User.login, User.role, Division.name, User.active)
-        .outerjoin(Division, Division.id == User.division_id)
-        .order_by(User.login)
+        select(col(User.login), col(User.role), col(Division.name), col(User.active))
+        .outerjoin(Division, col(Division.id) == User.division_id)
+        .order_by(col(User.login))
     ).all()
     return render_template("admin/users.html", form=form, rows=rows)

@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlmodel import col
 
 from procedures.core import db
 from procedures.models import Role, User
@@ -44,7 +45,7 @@ def ensure_admin_command(login: str) -> None:
     from procedures.accounts.users import create_user, generate_password
 
     with db.session_scope() as session:
-        if session.execute(select(User.id).where(User.role == Role.admin)).first():
+        if session.execute(select(col(User.id)).where(col(User.role) == Role.admin)).first():
             click.echo("an admin user exists already; its password is not shown again")
             return
         password = generate_password()

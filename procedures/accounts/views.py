@@ -31,6 +31,8 @@ def login():
     """Show the sign-in form and sign the user in."""
     form = LoginForm()
     if form.validate_on_submit():
+        # DataRequired: both are filled in once the form validates.
+        assert form.login.data is not None and form.password.data is not None
         database = db.session()
         address = request.remote_addr or "unknown"
         if sign_in_throttled(database, login=form.login.data, address=address):

@@ -10,8 +10,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
+from sqlmodel import Session, col
 
 from procedures.models import ExtraHeader
 
@@ -24,7 +24,7 @@ def header_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def extra_header_ids(connection, headers: Iterable[str]) -> dict[str, int]:
+def extra_header_ids(connection: Connection, headers: Iterable[str]) -> dict[str, int]:
     """Return the id of each header, recording the ones not seen before."""
     wanted = {header_digest(text): text for text in dict.fromkeys(headers)}
     if not wanted:
@@ -32,6 +32,10 @@ def extra_header_ids(connection, headers: Iterable[str]) -> dict[str, int]:
     found = _ids_by_digest(connection, list(wanted))
     new = [{"digest": key, "text": text} for key, text in wanted.items() if key not in found]
     if new:
+        # Loaded when first used (the PostgreSQL dialect is not, on SQLite): keeps the CLI's
+        # start-up close to the bare framework.
+        from sqlalchemy.dialects import postgresql, sqlite
+
         # Another import may record the same header at the same moment: keep whichever won.
         insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(insert(ExtraHeader.__table__).on_conflict_do_nothing(), new)
@@ -39,7 +43,7 @@ def extra_header_ids(connection, headers: Iterable[str]) -> dict[str, int]:
     return {text: found[digest] for digest, text in wanted.items()}
 
 
-def _ids_by_digest(connection, digests: list[str]) -> dict[str, int]:
+def _ids_by_digest(connection: Connection, digests: list[str]) -> dict[str, int]:
     table = ExtraHeader.__table__
     found: dict[str, int] = {}
     for start in range(0, len(digests), _LOOKUP_BATCH):
@@ -50,7 +54,7 @@ def _ids_by_digest(connection, digests: list[str]) -> dict[str, int]:
     return found
 
 
-def extra_attributes(session, extra: str | None) -> list[tuple[str, str]]:
+def extra_attributes(session: Session, extra: str | None) -> list[tuple[str, str]]:
     """Return (header, text) of a procedure's extra columns, in the order of its sheet."""
     if not extra:
         return []
@@ -61,12 +65,14 @@ def extra_attributes(session, extra: str | None) -> list[tuple[str, str]]:
     if not isinstance(cells, dict):
         return []
     ids = [int(key) for key in cells if key.isdigit()]
-    texts = {}
+    texts: dict[int, str] = {}
     if ids:
-        query = select(ExtraHeader.id, ExtraHeader.text).where(ExtraHeader.id.in_(ids))
+        columns = (col(ExtraHeader.id), col(ExtraHeader.text))
+        query = select(*columns).where(col(ExtraHeader.id).in_(ids))
         texts = dict(session.execute(query).all())
     # A key that names no recorded header is shown as it is rather than dropped.
     return [
-        (texts.get(int(key), key) if key.isdigit() else key, str(value))
+        # str(key): JSON keys are strings already; it types the default for dict.get.
+        (texts.get(int(key), str(key)) if key.isdigit() else key, str(value))
         for key, value in cells.items()
     ]

@@ -14,11 +14,10 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from procedures.core.forms import as_choices
+from procedures.core.forms import SelectChoice, as_choices
 from procedures.vocabulary import (
     BLOCKERS,
     ONLINE_STATUSES,

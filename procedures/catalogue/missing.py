@@ -6,10 +6,10 @@ Functions flush, never commit.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
-from sqlmodel import Session
+from sqlalchemy import CursorResult, func, select, update
+from sqlmodel import Session, col
 
 from procedures.models import AuditEvent, Division, ImportBatch, Lifecycle, Procedure, utcnow
 
@@ -36,29 +36,29 @@ def missing_queue(
     session: Session, *, division_id: int | None = None, limit: int = 500
 ) -> tuple[list[Any], int]:
     """Return missing procedures with the import that flagged them, and their count."""
-    conditions = [Procedure.lifecycle == Lifecycle.missing]
+    conditions = [col(Procedure.lifecycle) == Lifecycle.missing]
     if division_id is not None:
-        conditions.append(Procedure.division_id == division_id)
+        conditions.append(col(Procedure.division_id) == division_id)
     total = session.execute(
         select(func.count()).select_from(Procedure).where(*conditions)
     ).scalar_one()
     rows = session.execute(
         select(
-            Procedure.id,
-            Procedure.code,
-            Procedure.name,
-            Procedure.version,
-            Procedure.division_id,
-            Procedure.annual_volume,
-            Division.name.label("division"),
-            ImportBatch.id.label("batch_id"),
-            ImportBatch.file_name,
-            ImportBatch.created_at.label("flagged_at"),
+            col(Procedure.id),
+            col(Procedure.code),
+            col(Procedure.name),
+            col(Procedure.version),
+            col(Procedure.division_id),
+            col(Procedure.annual_volume),
+            col(Division.name).label("division"),
+            col(ImportBatch.id).label("batch_id"),
+            col(ImportBatch.file_name),
+            col(ImportBatch.created_at).label("flagged_at"),
         )
-        .join(Division, Division.id == Procedure.division_id)
-        .outerjoin(ImportBatch, ImportBatch.id == Procedure.missing_batch_id)
+        .join(Division, col(Division.id) == Procedure.division_id)
+        .outerjoin(ImportBatch, col(ImportBatch.id) == Procedure.missing_batch_id)
         .where(*conditions)
-        .order_by(ImportBatch.id, Division.name, Procedure.id)
+        .order_by(col(ImportBatch.id), col(Division.name), col(Procedure.id))
         .limit(limit)
     ).all()
     return list(rows), total
@@ -89,15 +89,19 @@ def resolve_missing(
     }
     if lifecycle == Lifecycle.active:
         values["missing_batch_id"] = None
-    result = session.execute(
-        update(Procedure)
-        .where(
-            Procedure.id == procedure_id,
-            Procedure.lifecycle == Lifecycle.missing,
-            Procedure.version == expected_version,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult (with rowcount); Session.execute is typed as Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Procedure)
+            .where(
+                col(Procedure.id) == procedure_id,
+                col(Procedure.lifecycle) == Lifecycle.missing,
+                col(Procedure.version) == expected_version,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         raise NotMissing(procedure_id)

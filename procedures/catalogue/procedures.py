@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlmodel import Session
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Exists,
+    Row,
+    SQLColumnExpression,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from procedures.models import (
     AuditEvent,
@@ -70,9 +83,12 @@ class DivisionCache:
     departments: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for dept_id, name in self.session.execute(select(Department.id, Department.name)):
+        departments = select(col(Department.id), col(Department.name))
+        for dept_id, name in self.session.execute(departments):
+            assert dept_id is not None
             self.departments[name] = dept_id
-        for div_id, name in self.session.execute(select(Division.id, Division.name)):
+        for div_id, name in self.session.execute(select(col(Division.id), col(Division.name))):
+            assert div_id is not None
             self.divisions[name] = div_id
 
     def department_id(self, name: str) -> int:
@@ -81,6 +97,7 @@ class DivisionCache:
             department = Department(name=name)
             self.session.add(department)
             self.session.flush()
+            assert department.id is not None
             self.departments[name] = department.id
         return self.departments[name]
 
@@ -91,18 +108,21 @@ class DivisionCache:
             division = Division(name=name, department_id=dept_id)
             self.session.add(division)
             self.session.flush()
+            assert division.id is not None
             self.divisions[name] = division.id
         return self.divisions[name]
 
 
-def list_departments(session: Session) -> list[tuple[int, str]]:
+def list_departments(session: Session) -> list[Row[int | None, str]]:
     """Return (id, name) of every department, by name."""
-    return list(session.execute(select(Department.id, Department.name).order_by(Department.name)))
+    query = select(col(Department.id), col(Department.name)).order_by(col(Department.name))
+    return list(session.execute(query))
 
 
-def list_divisions(session: Session) -> list[tuple[int, str, int]]:
+def list_divisions(session: Session) -> list[Row[int | None, str, int]]:
     """Return (id, name, department_id) of every division, by name."""
-    query = select(Division.id, Division.name, Division.department_id).order_by(Division.name)
+    columns = (col(Division.id), col(Division.name), col(Division.department_id))
+    query = select(*columns).order_by(col(Division.name))
     return list(session.execute(query))
 
 
@@ -120,7 +140,7 @@ LIFECYCLES = {
 }
 
 
-def _choice(args: Any, name: str, allowed) -> str:
+def _choice(args: Any, name: str, allowed: Container[str]) -> str:
     value = args.get(name, "")
     return value if value in allowed else ""
 
@@ -182,9 +202,9 @@ class ProcedureFilter:
             descending=args.get("dir") == "desc",
         )
 
-    def conditions(self) -> list:
+    def conditions(self) -> list[ColumnElement[bool]]:
         """Return the SQL conditions of this filter."""
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if self.q:
             pattern = f"%{_escape_like(self.q)}%"
             conditions.append(
@@ -192,61 +212,61 @@ class ProcedureFilter:
                     *(
                         column.like(pattern, escape="\\")
                         for column in (
-                            Procedure.name,
-                            Procedure.code,
-                            Procedure.legal_basis,
-                            Procedure.notes,
+                            col(Procedure.name),
+                            col(Procedure.code),
+                            col(Procedure.legal_basis),
+                            col(Procedure.notes),
                         )
                     )
                 )
             )
         if self.department_id:
-            conditions.append(Division.department_id == self.department_id)
+            conditions.append(col(Division.department_id) == self.department_id)
         if self.division_id:
-            conditions.append(Procedure.division_id == self.division_id)
+            conditions.append(col(Procedure.division_id) == self.division_id)
         if self.verdict:
-            conditions.append(Procedure.verdict == self.verdict)
+            conditions.append(col(Procedure.verdict) == self.verdict)
         if self.visit:
-            conditions.append(_flag_condition(Procedure.visit_required, self.visit))
+            conditions.append(_flag_condition(col(Procedure.visit_required), self.visit))
         if self.mynaportal:
-            conditions.append(Procedure.mynaportal_eligible.is_(self.mynaportal == "yes"))
+            conditions.append(col(Procedure.mynaportal_eligible).is_(self.mynaportal == "yes"))
         if self.priority:
             conditions.append(_priority_condition(self.priority))
         if self.online == "unknown":
-            conditions.append(Procedure.online_status.is_(None))
+            conditions.append(col(Procedure.online_status).is_(None))
         elif self.online:
-            conditions.append(Procedure.online_status == self.online)
+            conditions.append(col(Procedure.online_status) == self.online)
         if self.life_event:
             pattern = f"%{_escape_like(self.life_event)}%"
-            conditions.append(Procedure.life_events.like(pattern, escape="\\"))
+            conditions.append(col(Procedure.life_events).like(pattern, escape="\\"))
         if self.blocker:
-            conditions.append(Procedure.blockers.like(f"%,{self.blocker},%"))
+            conditions.append(col(Procedure.blockers).like(f"%,{self.blocker},%"))
         conditions.extend(self._volume_conditions())
         if self.target_year:
-            conditions.append(Procedure.target_fiscal_year == self.target_year)
+            conditions.append(col(Procedure.target_fiscal_year) == self.target_year)
         if self.lifecycle in LIFECYCLES:
-            conditions.append(Procedure.lifecycle.in_(LIFECYCLES[self.lifecycle]))
+            conditions.append(col(Procedure.lifecycle).in_(LIFECYCLES[self.lifecycle]))
         if self.changed_since:
             since = datetime.combine(self.changed_since, time.min, tzinfo=UTC)
-            conditions.append(Procedure.updated_at >= since)
+            conditions.append(col(Procedure.updated_at) >= since)
         return conditions
 
-    def _volume_conditions(self) -> list:
+    def _volume_conditions(self) -> list[ColumnElement[bool]]:
         if self.volume == "unknown":
-            return [Procedure.annual_volume.is_(None)]
+            return [col(Procedure.annual_volume).is_(None)]
         if not self.volume:
             return []
         low, high = VOLUME_BANDS[self.volume]
-        conditions = [Procedure.annual_volume >= low]
+        conditions = [col(Procedure.annual_volume) >= low]
         if high is not None:
-            conditions.append(Procedure.annual_volume <= high)
+            conditions.append(col(Procedure.annual_volume) <= high)
         return conditions
 
-    def order_by(self) -> list:
+    def order_by(self) -> list[SQLColumnExpression[Any]]:
         """Return the ORDER BY of the list: the chosen column (unknowns last), then a stable key."""
         # The inventory's own order (as imported) by default: the primary key serves it
         # with LIMIT and no sort of the whole table.
-        stable = [Procedure.id]
+        stable: list[SQLColumnExpression[Any]] = [col(Procedure.id)]
         if not self.sort:
             return stable
         column = SORT_COLUMNS[self.sort]
@@ -300,14 +320,17 @@ class ProcedureFilter:
         )
 
 
-def _priority_condition(value: str):
+def _priority_condition(value: str) -> ColumnElement[bool]:
     """Match procedures by their national priority-list match: confirmed, only suggested, none."""
     from procedures.models import MatchStatus, PriorityMatch
 
-    def has(status: MatchStatus):
+    def has(status: MatchStatus) -> Exists:
         return (
-            select(PriorityMatch.id)
-            .where(PriorityMatch.procedure_id == Procedure.id, PriorityMatch.status == status)
+            select(col(PriorityMatch.id))
+            .where(
+                col(PriorityMatch.procedure_id) == Procedure.id,
+                col(PriorityMatch.status) == status,
+            )
             .exists()
         )
 
@@ -322,40 +345,40 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _flag_condition(column, value: str):
+def _flag_condition(column: Mapped[bool | None], value: str) -> ColumnElement[bool]:
     return {"yes": column.is_(True), "no": column.is_(False), "unknown": column.is_(None)}[value]
 
 
 #: Columns the list can be sorted by: URL key → column.
-SORT_COLUMNS = {
-    "code": Procedure.code,
-    "name": Procedure.name,
-    "department": Department.name,
-    "division": Division.name,
-    "volume": Procedure.annual_volume,
-    "visit": Procedure.visit_required,
-    "verdict": Procedure.verdict,
-    "online": Procedure.online_status,
-    "target": Procedure.target_fiscal_year,
-    "updated": Procedure.updated_at,
+SORT_COLUMNS: dict[str, Mapped[Any]] = {
+    "code": col(Procedure.code),
+    "name": col(Procedure.name),
+    "department": col(Department.name),
+    "division": col(Division.name),
+    "volume": col(Procedure.annual_volume),
+    "visit": col(Procedure.visit_required),
+    "verdict": col(Procedure.verdict),
+    "online": col(Procedure.online_status),
+    "target": col(Procedure.target_fiscal_year),
+    "updated": col(Procedure.updated_at),
 }
 
 #: Columns the list page shows, one SELECT with LIMIT.
-LIST_COLUMNS = (
-    Procedure.id,
-    Procedure.code,
-    Procedure.name,
-    Division.name.label("division"),
-    Department.name.label("department"),
-    Procedure.annual_volume,
-    Procedure.visit_required,
-    Procedure.verdict,
-    Procedure.online_status,
-    Procedure.mynaportal_eligible,
-    Procedure.target_fiscal_year,
-    Procedure.lifecycle,
-    Procedure.division_id,
-    Procedure.version,
+LIST_COLUMNS: tuple[SQLColumnExpression[Any], ...] = (
+    col(Procedure.id),
+    col(Procedure.code),
+    col(Procedure.name),
+    col(Division.name).label("division"),
+    col(Department.name).label("department"),
+    col(Procedure.annual_volume),
+    col(Procedure.visit_required),
+    col(Procedure.verdict),
+    col(Procedure.online_status),
+    col(Procedure.mynaportal_eligible),
+    col(Procedure.target_fiscal_year),
+    col(Procedure.lifecycle),
+    col(Procedure.division_id),
+    col(Procedure.version),
 )
 
 
@@ -365,13 +388,13 @@ def list_procedures(
     """Return one page of procedures matching the filters, and the total count."""
     base = (
         select(*LIST_COLUMNS)
-        .join(Division, Division.id == Procedure.division_id)
-        .join(Department, Department.id == Division.department_id)
+        .join(Division, col(Division.id) == Procedure.division_id)
+        .join(Department, col(Department.id) == Division.department_id)
         .where(*filters.conditions())
     )
-    counted = select(func.count(Procedure.id))
+    counted = select(func.count(col(Procedure.id)))
     if filters.needs_organisation:
-        counted = counted.join(Division, Division.id == Procedure.division_id)
+        counted = counted.join(Division, col(Division.id) == Procedure.division_id)
     total = session.execute(counted.where(*filters.conditions())).scalar_one()
     query = base.order_by(*filters.order_by()).limit(page_size).offset(max(page - 1, 0) * page_size)
     return list(session.execute(query)), total
@@ -385,9 +408,9 @@ def get_procedure(session: Session, procedure_id: int) -> Procedure | None:
 def procedure_context(session: Session, procedure: Procedure) -> tuple[str, str]:
     """Return the (department name, division name) of a procedure."""
     row = session.execute(
-        select(Department.name, Division.name)
-        .join(Division, Division.department_id == Department.id)
-        .where(Division.id == procedure.division_id)
+        select(col(Department.name), col(Division.name))
+        .join(Division, col(Division.department_id) == Department.id)
+        .where(col(Division.id) == procedure.division_id)
     ).one()
     return row[0], row[1]
 
@@ -397,10 +420,10 @@ def audit_trail(session: Session, procedure_id: int, limit: int = 200) -> list[A
     from procedures.models import User
 
     query = (
-        select(AuditEvent, User.login)
-        .outerjoin(User, User.id == AuditEvent.user_id)
-        .where(AuditEvent.procedure_id == procedure_id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        select(AuditEvent, col(User.login))
+        .outerjoin(User, col(User.id) == AuditEvent.user_id)
+        .where(col(AuditEvent.procedure_id) == procedure_id)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         .limit(limit)
     )
     return list(session.execute(query))
@@ -452,11 +475,15 @@ def update_procedure(
         if procedure.version != expected_version:
             raise EditConflict(procedure, _latest_changes(session, procedure_id))
         return []
-    result = session.execute(
-        update(Procedure)
-        .where(Procedure.id == procedure_id, Procedure.version == expected_version)
-        .values(**changed, version=Procedure.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult (with rowcount); Session.execute is typed as Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Procedure)
+            .where(col(Procedure.id) == procedure_id, col(Procedure.version) == expected_version)
+            .values(**changed, version=Procedure.version + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         session.refresh(procedure)
@@ -484,8 +511,8 @@ def _latest_changes(session: Session, procedure_id: int) -> list[AuditEvent]:
     """Return the latest audit events: what the other person changed."""
     rows = session.execute(
         select(AuditEvent)
-        .where(AuditEvent.procedure_id == procedure_id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .where(col(AuditEvent.procedure_id) == procedure_id)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         .limit(20)
     ).scalars()
     return list(rows)

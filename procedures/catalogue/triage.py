@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, null, select, update
-from sqlmodel import Session
+from sqlalchemy import Row, Select, bindparam, insert, null, select, update
+from sqlmodel import Session, col
 
 from procedures.catalogue.procedures import (
     ProcedureFilter,
@@ -72,33 +72,37 @@ class BulkChange:
         return self.value
 
 
-def target_query(*, filters: ProcedureFilter | None, ids: list[int], only_division: int | None):
+def target_query(
+    *, filters: ProcedureFilter | None, ids: list[int], only_division: int | None
+) -> Select[int | None]:
     """Select the targeted procedures' ids: the listed ones, or all that match the filter."""
     query = (
-        select(Procedure.id)
-        .join(Division, Division.id == Procedure.division_id)
-        .join(Department, Department.id == Division.department_id)
+        select(col(Procedure.id))
+        .join(Division, col(Division.id) == Procedure.division_id)
+        .join(Department, col(Department.id) == Division.department_id)
     )
     query = (
         query.where(*filters.conditions())
         if filters is not None
-        else query.where(Procedure.id.in_(ids))
+        else query.where(col(Procedure.id).in_(ids))
     )
     if only_division is not None:
-        query = query.where(Procedure.division_id == only_division)
+        query = query.where(col(Procedure.division_id) == only_division)
     return query
 
 
-def _current_values(session: Session, change: BulkChange, targets) -> list[tuple]:
+def _current_values(
+    session: Session, change: BulkChange, targets: Select[int | None]
+) -> list[Row[int | None, Any, str | None, int]]:
     column = getattr(Procedure, BULK_FIELDS[change.kind])
-    reason = Procedure.verdict_reason if change.kind == "verdict" else null()
-    query = select(Procedure.id, column, reason, Procedure.version).where(
-        Procedure.id.in_(targets.scalar_subquery())
+    reason = col(Procedure.verdict_reason) if change.kind == "verdict" else null()
+    query = select(col(Procedure.id), column, reason, col(Procedure.version)).where(
+        col(Procedure.id).in_(targets.scalar_subquery())
     )
     return list(session.execute(query))
 
 
-def plan_bulk(session: Session, change: BulkChange, targets) -> list[tuple]:
+def plan_bulk(session: Session, change: BulkChange, targets: Select[int | None]) -> list[tuple]:
     """Return (id, old, new, old reason, version read) for every procedure the change alters."""
     if change.kind == "division" and session.get(Division, change.value) is None:
         raise BulkError("unknown_change")
@@ -110,7 +114,9 @@ def plan_bulk(session: Session, change: BulkChange, targets) -> list[tuple]:
     return changes
 
 
-def apply_bulk(session: Session, change: BulkChange, targets, *, user_id: int | None) -> int:
+def apply_bulk(
+    session: Session, change: BulkChange, targets: Select[int | None], *, user_id: int | None
+) -> int:
     """Apply the change to the targets; return how many procedures changed."""
     changes = plan_bulk(session, change, targets)
     column = BULK_FIELDS[change.kind]
@@ -166,7 +172,7 @@ def _event(ident: int, field: str, old: str | None, new: str | None) -> dict[str
 
 
 def _division_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Division.id, Division.name)).all())
+    return dict(session.execute(select(col(Division.id), col(Division.name))).all())
 
 
 def _audit_value(change: BulkChange, value: Any, names: dict[int, str]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -20,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from procedures.catalogue.exports import inventory_workbook
 from procedures.catalogue.extras import extra_attributes
@@ -81,8 +83,8 @@ def procedures():
     """List procedures with filters and paging; the filter lives in the URL."""
     session = db.session()
     filters = ProcedureFilter.from_args(request.args)
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page_arg = request.args.get("page", "1")
+    page = int(page_arg) if page_arg.isdigit() and int(page_arg) > 0 else 1
     page_size = current_app.config["PAGE_SIZE"]
     rows, total = list_procedures(session, filters=filters, page=page, page_size=page_size)
     return render_template(
@@ -190,6 +192,7 @@ def triage(procedure_id: int):
         flash(message, "success")
         return redirect(url_for("catalogue.detail", procedure_id=procedure_id))
     procedure = get_procedure(session, procedure_id)
+    assert procedure is not None  # it was saved just now
     html = render_template(
         "catalogue/_judgement.html",
         procedure=procedure,
@@ -260,7 +263,9 @@ def _bulk_request():
 
 
 def _outside_division(ids: list[int], division_id: int) -> bool:
-    query = select(Procedure.id).where(Procedure.id.in_(ids), Procedure.division_id != division_id)
+    query = select(col(Procedure.id)).where(
+        col(Procedure.id).in_(ids), col(Procedure.division_id) != division_id
+    )
     return db.session().execute(query.limit(1)).first() is not None
 
 
@@ -273,7 +278,7 @@ def bulk_confirm():
     change, targets, problem = _bulk_request()
     if problem:
         flash(problem, "error")
-        return redirect(url_for("catalogue.procedures", **request.args))
+        return redirect(url_for("catalogue.procedures", **_request_args()))
     session = db.session()
     selected = session.execute(select(func.count()).select_from(targets.subquery())).scalar_one()
     changing = len(plan_bulk(session, change, targets))
@@ -295,16 +300,21 @@ def bulk_apply():
     change, targets, problem = _bulk_request()
     if problem:
         flash(problem, "error")
-        return redirect(url_for("catalogue.procedures", **request.args))
+        return redirect(url_for("catalogue.procedures", **_request_args()))
     try:
         changed = apply_bulk(db.session(), change, targets, user_id=current_user.id)
     except BulkError as error:
         db.session().rollback()  # some rows may be written already: none may stay
         flash(BULK_MESSAGES[error.code], "error")
-        return redirect(url_for("catalogue.procedures", **request.args))
+        return redirect(url_for("catalogue.procedures", **_request_args()))
     db.commit()
     flash(_("%(count)d procedures were changed.", count=changed), "success")
-    return redirect(url_for("catalogue.procedures", **request.args))
+    return redirect(url_for("catalogue.procedures", **_request_args()))
+
+
+def _request_args() -> dict[str, Any]:
+    """The request's URL arguments (the first value of each), to keep them in a redirect."""
+    return request.args.to_dict()
 
 
 def field_text(name: str | None) -> str:
@@ -312,7 +322,7 @@ def field_text(name: str | None) -> str:
     return label(FIELD_LABELS, name)
 
 
-def describe_change(change: BulkChange, session) -> str:
+def describe_change(change: BulkChange, session: Session) -> str:
     """Say what a bulk change does, in the user's language."""
     if change.kind == "verdict":
         return _("Set the verdict to “%(verdict)s”", verdict=label(VERDICTS, change.value))
@@ -323,6 +333,7 @@ def describe_change(change: BulkChange, session) -> str:
             return _("Clear the target fiscal year")
         return _("Set the target fiscal year to FY%(year)d", year=change.value)
     division = session.get(Division, change.value)
+    assert division is not None  # plan_bulk refused an unknown division
     return _("Move to the division “%(division)s”", division=division.name)
 
 
@@ -355,7 +366,10 @@ def resolve(procedure_id: int, decision: str):
     if not current_user.can_edit_division(procedure.division_id):
         abort(403)
     form = VersionedActionForm()
-    if not form.validate_on_submit() or not form.version.data.isdigit():
+    if not form.validate_on_submit():
+        abort(400)
+    assert form.version.data is not None  # DataRequired
+    if not form.version.data.isdigit():
         abort(400)
     try:
         resolve_missing(
@@ -382,4 +396,4 @@ def resolve(procedure_id: int, decision: str):
         )
     else:
         flash(_("%(name)s is kept as an active procedure.", name=procedure.name), "success")
-    return redirect(url_for("catalogue.missing", **request.args))
+    return redirect(url_for("catalogue.missing", **_request_args()))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from typing import Any
 
 from flask import Flask, abort, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -62,7 +64,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
 
     @app.before_request
-    def _require_login():
+    def _require_login() -> ResponseReturnValue | None:
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
         if not current_user.is_authenticated:
@@ -81,6 +83,7 @@ def _load_user(user_id: str) -> SignedInUser | None:
 
 def signed_in(user: User) -> SignedInUser:
     """Turn a user row into the value kept for the request."""
+    assert user.id is not None  # a stored user
     return SignedInUser(
         id=user.id, login=user.login, role=Role(user.role), division_id=user.division_id
     )
@@ -91,7 +94,7 @@ def roles_required(*roles: Role) -> Callable:
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)

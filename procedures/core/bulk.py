@@ -11,7 +11,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Column, Connection, Table, func, select, text
 
 #: Fewest new rows for which SQLite's indexes are dropped and built again (see below).
 REBUILD_MIN_ROWS = 10_000
@@ -37,8 +37,8 @@ class ColumnBatch:
 
 
 def bulk_insert(
-    connection,
-    table,
+    connection: Connection,
+    table: Table,
     columns: tuple[str, ...],
     batches: Iterable[list[tuple] | ColumnBatch],
     on_batch: Callable[[int], None] | None = None,
@@ -56,7 +56,9 @@ def bulk_insert(
     quote = connection.dialect.identifier_preparer.quote
     column_list = ", ".join(quote(name) for name in columns)
     if connection.dialect.name == "postgresql":
-        cursor = connection.connection.dbapi_connection.cursor()
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None  # the connection is open: it is in a transaction
+        cursor = dbapi_connection.cursor()
         with cursor.copy(f"COPY {quote(table.name)} ({column_list}) FROM STDIN") as copy:
             for batch in batches:
                 for row in batch.rows() if isinstance(batch, ColumnBatch) else batch:
@@ -114,7 +116,7 @@ def _sql_literal(value: Any) -> str | None:
     return None
 
 
-def bind_value(connection, column, value: Any) -> Any:
+def bind_value(connection: Connection, column: Column[Any], value: Any) -> Any:
     """Convert one value the way SQLAlchemy would before handing it to the driver."""
     dialect = connection.dialect
     processor = column.type.dialect_impl(dialect).bind_processor(dialect)
@@ -135,7 +137,9 @@ _POSTGRES_INDEXES = (
 )
 
 
-def _large_load(connection, table, new_rows: int, dialects: tuple[str, ...]) -> bool:
+def _large_load(
+    connection: Connection, table: Table, new_rows: int, dialects: tuple[str, ...]
+) -> bool:
     """Whether an insert is worth loading first and indexing or checking after.
 
     At least REBUILD_MIN_ROWS rows, and on SQLite no fewer than the table holds; on
@@ -147,14 +151,14 @@ def _large_load(connection, table, new_rows: int, dialects: tuple[str, ...]) -> 
     return held <= (new_rows if connection.dialect.name == "sqlite" else 0)
 
 
-def table_indexes(connection, table) -> list[tuple[str, str]]:
+def table_indexes(connection: Connection, table: Table) -> list[tuple[str, str]]:
     """Return (name, CREATE INDEX statement) of a table's own indexes, by name."""
     query = _POSTGRES_INDEXES if connection.dialect.name == "postgresql" else _SQLITE_INDEXES
     return [tuple(row) for row in connection.execute(text(query), {"table": table.name})]
 
 
 @contextmanager
-def indexes_built_after(connection, table, new_rows: int) -> Iterator[None]:
+def indexes_built_after(connection: Connection, table: Table, new_rows: int) -> Iterator[None]:
     """Drop a table's indexes for a large insert and build them once it is done.
 
     Building an index from all its keys at once is cheaper than keeping it in order row by
@@ -197,7 +201,9 @@ _POSTGRES_FOREIGN_KEYS = (
 
 
 @contextmanager
-def foreign_keys_checked_after(connection, filled, tables, new_rows: int) -> Iterator[None]:
+def foreign_keys_checked_after(
+    connection: Connection, filled: Table, tables: Iterable[Table], new_rows: int
+) -> Iterator[None]:
     """On PostgreSQL, check the tables' foreign keys once after a first large load, not per row.
 
     PostgreSQL checks each new row's references with a trigger of its own: for the national

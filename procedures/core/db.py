@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
 
@@ -30,7 +32,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # 8 KB pages for a new database (an existing one keeps its own): a procedure row with its
     # extra columns is 1-2 KB, and the national import writes 10 % faster than with 4 KB.
@@ -64,7 +66,9 @@ class _Checkpointer:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
-    def checked_in(self, _dbapi_connection, _record) -> None:
+    def checked_in(
+        self, _dbapi_connection: DBAPIConnection | None, _record: ConnectionPoolEntry
+    ) -> None:
         """Start a checkpoint when a connection returns to the pool with a large log."""
         try:
             size = os.stat(self.path + "-wal").st_size

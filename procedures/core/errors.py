@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -16,14 +17,14 @@ def init_app(app: Flask) -> None:
     """Register handlers that render errors as plain pages with what to do next."""
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(_error: CSRFError):
+    def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
         message = _(
             "The form has expired or was sent from elsewhere. Reload the page and try again."
         )
         return render_template("error.html", status=400, message=message), 400
 
     @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(_error: RequestEntityTooLarge):
+    def _too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
         limit_mb = f"{round(app.config['UPLOAD_MAX_BYTES'] / (1024 * 1024), 1):g}"
         message = _(
             "The file is larger than %(limit)s MB. Split it by department or remove unused sheets.",
@@ -32,17 +33,19 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", status=413, message=message), 413
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
+    def _http_error(error: HTTPException) -> ResponseReturnValue:
         messages = {
             403: _("You do not have permission for this page or action."),
             404: _("This page does not exist. Check the address or go back to the list."),
             405: _("This action is not available here."),
         }
-        message = messages.get(error.code or 500, _("The request could not be handled."))
+        # Flask returns an HTTPException without a code before it reaches the handlers.
+        assert error.code is not None
+        message = messages.get(error.code, _("The request could not be handled."))
         return render_template("error.html", status=error.code, message=message), error.code
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
+    def _unexpected(error: Exception) -> ResponseReturnValue:
         log.exception("Unhandled error", exc_info=error)
         message = _(
             "Something went wrong on the server. Nothing was saved. Try again, "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -98,7 +100,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(fiscal_year)
     app.add_template_global(yes_no)
     app.add_template_global(visit_label)
-    helpers = {
+    helpers: dict[str, dict[Any, Any]] = {
         "role_label": ROLES,
         "verdict_label": VERDICTS,
         "online_label": ONLINE_STATUSES,
@@ -112,11 +114,12 @@ def init_app(app: Flask) -> None:
     }
     for name, vocabulary in helpers.items():
         app.add_template_global(_labeller(vocabulary), name)
-    app.add_template_global(VERDICTS, "verdicts")
+    # A dict, not a function: add_template_global is typed for callables.
+    app.jinja_env.globals["verdicts"] = VERDICTS
 
 
-def _labeller(vocabulary: dict):
-    def labeller(code) -> str:
+def _labeller(vocabulary: dict[Any, Any]) -> Callable[[Any], str]:
+    def labeller(code: Any) -> str:
         return label(vocabulary, code)
 
     return labeller

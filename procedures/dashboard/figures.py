@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlmodel import Session, col
 
 from procedures.dashboard.summary import funnel
 from procedures.models import (
@@ -27,7 +27,7 @@ from procedures.models import (
 from procedures.priority.national_list import CATEGORIES
 
 
-def _sum_if(condition, value) -> Any:
+def _sum_if(condition: ColumnElement[bool], value: Any) -> Any:
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
@@ -134,20 +134,20 @@ def volume_shares(session: Session) -> tuple[list[VolumeShare], VolumeShare]:
     """
     rows = session.execute(
         select(
-            Department.name,
+            col(Department.name),
             func.count(),
-            func.coalesce(func.sum(Procedure.annual_volume), 0),
+            func.coalesce(func.sum(col(Procedure.annual_volume)), 0),
             # CASE … THEN volume is NULL for an unknown volume, and SUM skips NULL: only known
             # volumes weigh.
-            _sum_if(Procedure.online_status == OnlineStatus.done, Procedure.annual_volume),
-            _sum_if(Procedure.online_status == OnlineStatus.partial, Procedure.annual_volume),
-            _sum_if(Procedure.annual_volume.is_(None), 1),
+            _sum_if(col(Procedure.online_status) == OnlineStatus.done, Procedure.annual_volume),
+            _sum_if(col(Procedure.online_status) == OnlineStatus.partial, Procedure.annual_volume),
+            _sum_if(col(Procedure.annual_volume).is_(None), 1),
         )
         .select_from(Procedure)
-        .join(Division, Division.id == Procedure.division_id)
-        .join(Department, Department.id == Division.department_id)
-        .where(Procedure.lifecycle != Lifecycle.retired)
-        .group_by(Department.id, Department.name)
+        .join(Division, col(Division.id) == Procedure.division_id)
+        .join(Department, col(Department.id) == Division.department_id)
+        .where(col(Procedure.lifecycle) != Lifecycle.retired)
+        .group_by(col(Department.id), col(Department.name))
     ).all()
     departments = [
         VolumeShare(str(name), int(count), int(total), int(online), int(partial), int(unknown))
@@ -179,28 +179,26 @@ def priority_coverage(session: Session) -> list[CategoryCoverage]:
     priority page lists confirmed matches of retired procedures too, as history).
     """
     confirmed = and_(
-        PriorityMatch.priority_procedure_id == PriorityProcedure.id,
-        PriorityMatch.status == MatchStatus.confirmed,
+        col(PriorityMatch.priority_procedure_id) == PriorityProcedure.id,
+        col(PriorityMatch.status) == MatchStatus.confirmed,
     )
     current = and_(
-        Procedure.id == PriorityMatch.procedure_id, Procedure.lifecycle != Lifecycle.retired
+        col(Procedure.id) == PriorityMatch.procedure_id,
+        col(Procedure.lifecycle) != Lifecycle.retired,
     )
+    online = col(Procedure.online_status)
     per_item = (
         select(
-            PriorityProcedure.category.label("category"),
-            func.max(case((Procedure.id.is_not(None), 1), else_=0)).label("matched"),
-            func.max(case((Procedure.online_status == OnlineStatus.done, 1), else_=0)).label(
-                "online"
-            ),
-            func.max(case((Procedure.online_status == OnlineStatus.partial, 1), else_=0)).label(
-                "partial"
-            ),
+            col(PriorityProcedure.category).label("category"),
+            func.max(case((col(Procedure.id).is_not(None), 1), else_=0)).label("matched"),
+            func.max(case((online == OnlineStatus.done, 1), else_=0)).label("online"),
+            func.max(case((online == OnlineStatus.partial, 1), else_=0)).label("partial"),
         )
         .select_from(PriorityProcedure)
         .outerjoin(PriorityMatch, confirmed)
         .outerjoin(Procedure, current)
-        .where(PriorityProcedure.active.is_(True))
-        .group_by(PriorityProcedure.id, PriorityProcedure.category)
+        .where(col(PriorityProcedure.active).is_(True))
+        .group_by(col(PriorityProcedure.id), col(PriorityProcedure.category))
         .subquery()
     )
     rows = session.execute(

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.core.spreadsheets import neutralise
 from procedures.models import Department, Division, Lifecycle, Procedure
@@ -62,19 +62,19 @@ def public_rows(session: Session) -> Iterator[dict[str, Any]]:
     """Yield the public fields of every procedure not retired, by department, division, order."""
     query = (
         select(
-            Department.name,
-            Division.name,
-            Procedure.name,
-            Procedure.legal_basis,
-            Procedure.online_status,
-            Procedure.channel,
-            Procedure.fee_required,
+            col(Department.name),
+            col(Division.name),
+            col(Procedure.name),
+            col(Procedure.legal_basis),
+            col(Procedure.online_status),
+            col(Procedure.channel),
+            col(Procedure.fee_required),
         )
         .select_from(Procedure)
-        .join(Division, Division.id == Procedure.division_id)
-        .join(Department, Department.id == Division.department_id)
-        .where(Procedure.lifecycle != Lifecycle.retired)
-        .order_by(Department.id, Division.id, Procedure.id)
+        .join(Division, col(Division.id) == Procedure.division_id)
+        .join(Department, col(Department.id) == Division.department_id)
+        .where(col(Procedure.lifecycle) != Lifecycle.retired)
+        .order_by(col(Department.id), col(Division.id), col(Procedure.id))
     )
     keys = [column[0] for column in PUBLIC_COLUMNS]
     for values in session.execute(query.execution_options(yield_per=2000)):

@@ -4,40 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, case, func, select
+from sqlmodel import Session, col
 
 from procedures.models import Division, Lifecycle, OnlineStatus, Procedure, Verdict
 from procedures.plan.schedule import planned_counts
 
 
-def _count_if(condition) -> Any:
+def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def funnel(session: Session) -> dict[str, Any]:
     """Return the counts of procedures not retired, as the `summary --json` contract names them."""
-    current = Procedure.lifecycle != Lifecycle.retired
+    current = col(Procedure.lifecycle) != Lifecycle.retired
     row = session.execute(
         select(
             func.count(),
-            _count_if(Procedure.visit_required.is_(True)),
-            _count_if(Procedure.verdict == Verdict.feasible),
-            _count_if(Procedure.verdict == Verdict.infeasible),
-            _count_if(Procedure.verdict == Verdict.undecided),
-            _count_if(Procedure.mynaportal_eligible.is_(True)),
-            _count_if(Procedure.online_status == OnlineStatus.done),
-            _count_if(Procedure.online_status == OnlineStatus.partial),
-            func.coalesce(func.sum(Procedure.annual_volume), 0),
-            _count_if(Procedure.annual_volume.is_(None)),
+            _count_if(col(Procedure.visit_required).is_(True)),
+            _count_if(col(Procedure.verdict) == Verdict.feasible),
+            _count_if(col(Procedure.verdict) == Verdict.infeasible),
+            _count_if(col(Procedure.verdict) == Verdict.undecided),
+            _count_if(col(Procedure.mynaportal_eligible).is_(True)),
+            _count_if(col(Procedure.online_status) == OnlineStatus.done),
+            _count_if(col(Procedure.online_status) == OnlineStatus.partial),
+            func.coalesce(func.sum(col(Procedure.annual_volume)), 0),
+            _count_if(col(Procedure.annual_volume).is_(None)),
         ).where(current)
     ).one()
     divisions = session.execute(select(func.count()).select_from(Division)).scalar_one()
     done = session.execute(
-        select(Procedure.done_fiscal_year, func.count())
-        .where(current, Procedure.done_fiscal_year.is_not(None))
-        .group_by(Procedure.done_fiscal_year)
-        .order_by(Procedure.done_fiscal_year)
+        select(col(Procedure.done_fiscal_year), func.count())
+        .where(current, col(Procedure.done_fiscal_year).is_not(None))
+        .group_by(col(Procedure.done_fiscal_year))
+        .order_by(col(Procedure.done_fiscal_year))
     ).all()
     procedures, visit = int(row[0]), int(row[1])
     return {

@@ -70,6 +70,8 @@ def shares_chart(figures: Dashboard) -> Markup:
     for row in figures.departments:
         segments = []
         if row.known_volume:
+            # Both shares exist once some volume is known.
+            assert row.online_share is not None and row.partial_share is not None
             segments = [
                 Segment(row.online_share, "online"),
                 Segment(row.partial_share, "partial"),

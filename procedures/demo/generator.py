@@ -364,7 +364,7 @@ def generate_demo_municipality(seed: int = DEFAULT_SEED) -> list[dict[str, Any]]
     general_infeasible = _without(general, low_feasible, undecided)
 
     verdicts: dict[int, str] = {}
-    for group, verdict in (
+    for group, group_verdict in (
         (visits, "visit"),
         (portal_feasible, "feasible"),
         (high_feasible, "feasible"),
@@ -374,7 +374,7 @@ def generate_demo_municipality(seed: int = DEFAULT_SEED) -> list[dict[str, Any]]
         (undecided, "undecided"),
     ):
         for record in group:
-            verdicts[id(record)] = verdict
+            verdicts[id(record)] = group_verdict
     portal = {id(record) for record in portal_feasible + portal_infeasible}
     infeasible = [r for r in records if verdicts.get(id(r)) == "infeasible"]
     # Online in part: the form goes online while an original or the fee still comes on paper.

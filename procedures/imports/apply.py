@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from itertools import repeat
 from operator import is_
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, insert, literal, select, update
-from sqlmodel import Session
+from sqlalchemy import Connection, Integer, bindparam, insert, literal, select, update
+from sqlmodel import Session, col
 
 from importers.inventory import (
     ABSENT,
@@ -107,7 +108,16 @@ _INSERT_DEFAULTS = {
 _EXTRA_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def _insert_new(session, plan, divisions, *, batch_id, user_id, now, tick) -> None:
+def _insert_new(
+    session: Session,
+    plan: _Plan,
+    divisions: DivisionCache,
+    *,
+    batch_id: int | None,
+    user_id: int | None,
+    now: datetime,
+    tick: Callable[[int], None],
+) -> None:
     connection = session.connection()
     table = Procedure.__table__
     # New divisions first: PostgreSQL's COPY below allows no other statement until it ends.
@@ -166,7 +176,7 @@ def _new_batch(
     return ColumnBatch(columns, len(rows))
 
 
-def _new_columns(rows: list[ParsedRow], header_ids: dict[str, int]) -> list[list[Any]]:
+def _new_columns(rows: list[ParsedRow], header_ids: dict[str, int]) -> list[Sequence[Any]]:
     """Return the imported fields and the extra JSON of new procedures, column by column.
 
     Rows of one sheet are read from the parser's own columns; rows made otherwise (several
@@ -249,7 +259,9 @@ def _extra_json(
     return [f"{{{body}}}" if body else None for body in bodies]
 
 
-def _audit_creations(connection, *, batch_id, user_id, now) -> None:
+def _audit_creations(
+    connection: Connection, *, batch_id: int | None, user_id: int | None, now: datetime
+) -> None:
     procedure, audit = Procedure.__table__, AuditEvent.__table__
     created = select(
         procedure.c.id,
@@ -269,7 +281,9 @@ def _audit_creations(connection, *, batch_id, user_id, now) -> None:
     )
 
 
-def _apply_updates(session, plan, *, batch_id, user_id, now) -> None:
+def _apply_updates(
+    session: Session, plan: _Plan, *, batch_id: int | None, user_id: int | None, now: datetime
+) -> None:
     table = Procedure.__table__
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for procedure_id, changes, _diffs in plan.updates:
@@ -316,7 +330,9 @@ def _apply_updates(session, plan, *, batch_id, user_id, now) -> None:
     _audit(connection, events, batch_id=batch_id, user_id=user_id, now=now)
 
 
-def _flag_missing(session, plan, *, batch_id, user_id, now) -> None:
+def _flag_missing(
+    session: Session, plan: _Plan, *, batch_id: int | None, user_id: int | None, now: datetime
+) -> None:
     table = Procedure.__table__
     connection = session.connection()
     # Only procedures still active: one retired by a person meanwhile refuses the import.
@@ -361,7 +377,14 @@ _AUDIT_COLUMNS = (
 )
 
 
-def _audit(connection, events: list[dict[str, Any]], *, batch_id, user_id, now) -> None:
+def _audit(
+    connection: Connection,
+    events: list[dict[str, Any]],
+    *,
+    batch_id: int | None,
+    user_id: int | None,
+    now: datetime,
+) -> None:
     """Insert audit events in batches (see procedures.bulk.bulk_insert)."""
     table = AuditEvent.__table__
     stamp = bind_value(connection, table.c.at, now)
@@ -397,7 +420,7 @@ def store_batch(
     division_id = None
     if division_name:
         division_id = session.execute(
-            select(Division.id).where(Division.name == division_name)
+            select(col(Division.id)).where(col(Division.name) == division_name)
         ).scalar()
     batch = ImportBatch(
         file_name=outcome.file_name[:500],

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from procedures.core import db
 from procedures.imports.preview import ImportChanged
 from procedures.imports.service import Upload, import_now
 from procedures.models import User
 from procedures.survey.returns import SurveyRefused
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 @click.command("import-inventory")
@@ -81,11 +86,11 @@ def import_inventory_command(
         click.echo(f"  error: {problem.sheet} row {problem.row}: {problem.message}", err=True)
 
 
-def _user_id_or_exit(session, login: str | None) -> int | None:
+def _user_id_or_exit(session: Session, login: str | None) -> int | None:
     """Return the id of the user named by --user; exit 1 when there is none of that login."""
     if login is None:
         return None
-    user_id = session.execute(select(User.id).where(User.login == login)).scalar()
+    user_id = session.execute(select(col(User.id)).where(col(User.login) == login)).scalar()
     if user_id is None:
         click.echo(f"refused: there is no user {login!r}; create it with create-user", err=True)
         sys.exit(1)
@@ -96,7 +101,7 @@ class TerminalProgress:
     """A click progress bar on stderr, created once the number of rows to write is known."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: ProgressBar[int] | None = None
         self.shown = 0
 
     def update(self, written: int, total: int) -> None:

@@ -13,6 +13,7 @@ import threading
 
 from flask import Flask, current_app
 from sqlalchemy import update
+from sqlmodel import Session
 
 from importers.readers import release_free_memory
 from procedures.core import db
@@ -34,8 +35,10 @@ def start_commit(batch: ImportBatch, user_id: int) -> None:
     batch.status = "running"
     db.session().add(batch)
     db.commit()
+    assert batch.id is not None  # a stored batch
     progress.start(batch.id, batch.rows)
-    app = current_app._get_current_object()
+    # The app itself, not the request-bound proxy, which the thread cannot use.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     thread = threading.Thread(
         target=_run_commit, args=(app, batch.id, user_id), name=f"import-{batch.id}", daemon=True
     )
@@ -81,7 +84,7 @@ def _commit_in_background(app: Flask, batch_id: int, user_id: int) -> None:
             _refuse(session, batch_id, "failed")
 
 
-def _refuse(session, batch_id: int, error: str) -> None:
+def _refuse(session: Session, batch_id: int, error: str) -> None:
     """Nothing of the import stays; the batch can be confirmed again, and progress says why."""
     session.rollback()
     _back_to_preview(batch_id)

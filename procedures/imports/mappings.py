@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.models import (
     Division,
@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # the outcome is only passed through; importing it would be c
 def _division_id(session: Session, division_name: str | None) -> int | None:
     if not division_name:
         return None
-    return session.execute(select(Division.id).where(Division.name == division_name)).scalar()
+    query = select(col(Division.id)).where(col(Division.name) == division_name)
+    return session.execute(query).scalar()
 
 
 def find_saved_mapping(
@@ -30,11 +31,13 @@ def find_saved_mapping(
 ) -> dict[str, str | None] | None:
     """Return the confirmed mappings of these header signatures for the division, merged."""
     division_id = _division_id(session, division_name)
-    query = select(SavedMapping.mapping).where(SavedMapping.header_signature.in_(signatures))
+    query = select(col(SavedMapping.mapping)).where(
+        col(SavedMapping.header_signature).in_(signatures)
+    )
     if division_id is None:
-        query = query.where(SavedMapping.division_id.is_(None))
+        query = query.where(col(SavedMapping.division_id).is_(None))
     else:
-        query = query.where(SavedMapping.division_id == division_id)
+        query = query.where(col(SavedMapping.division_id) == division_id)
     merged: dict[str, str | None] = {}
     for (mapping,) in session.execute(query):
         merged.update(json.loads(mapping))
@@ -54,10 +57,10 @@ def save_mappings(
         )
         existing = session.execute(
             select(SavedMapping).where(
-                SavedMapping.header_signature == sheet["signature"],
-                SavedMapping.division_id.is_(None)
+                col(SavedMapping.header_signature) == sheet["signature"],
+                col(SavedMapping.division_id).is_(None)
                 if division_id is None
-                else SavedMapping.division_id == division_id,
+                else col(SavedMapping.division_id) == division_id,
             )
         ).scalar()
         if existing is None:

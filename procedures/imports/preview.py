@@ -9,10 +9,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from importers.inventory import (
     FIELDS,
@@ -89,14 +89,20 @@ class ChangeList(Sequence[RowChange]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> RowChange: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RowChange]: ...
+
+    def __getitem__(self, index: int | slice) -> RowChange | list[RowChange]:
         if isinstance(index, slice):
             return [_describe(item) for item in self._items[index]]
         return _describe(self._items[index])
 
 
 def _describe(item: RowChange | tuple[ParsedRow, str]) -> RowChange:
-    return _row_change(*item) if type(item) is tuple else item
+    return _row_change(*item) if isinstance(item, tuple) else item
 
 
 @dataclass
@@ -191,8 +197,8 @@ def sha256_of(content: bytes) -> str:
 def find_committed_batch(session: Session, sha256: str) -> int | None:
     """Return the id of a committed import of the same bytes, if any."""
     return session.execute(
-        select(ImportBatch.id).where(
-            ImportBatch.sha256 == sha256, ImportBatch.status == "committed"
+        select(col(ImportBatch.id)).where(
+            col(ImportBatch.sha256) == sha256, col(ImportBatch.status) == "committed"
         )
     ).scalar()
 
@@ -349,12 +355,12 @@ def _load_existing(session: Session, division_ids: list[int]) -> list[dict[str, 
         return []
     columns = [getattr(Procedure, name) for name in IMPORTED_FIELDS]
     query = select(
-        Procedure.id,
-        Procedure.division_id,
-        Procedure.name_key,
-        Procedure.lifecycle,
+        col(Procedure.id),
+        col(Procedure.division_id),
+        col(Procedure.name_key),
+        col(Procedure.lifecycle),
         *columns,
-    ).where(Procedure.division_id.in_(division_ids))
+    ).where(col(Procedure.division_id).in_(division_ids))
     return [dict(row._mapping) for row in session.execute(query)]
 
 
@@ -367,7 +373,7 @@ def compare_rows(
     only: str | None = None,
 ) -> _Plan:
     """Sort rows into new, changed, unchanged and missing against the database."""
-    divisions = dict(session.execute(select(Division.name, Division.id)).all())
+    divisions = dict(session.execute(select(col(Division.name), col(Division.id))).all())
     rows_by_division: dict[str, list[ParsedRow]] = defaultdict(list)
     rows_in_file = list(rows)
     fitting = _tables_that_fit(rows_in_file)

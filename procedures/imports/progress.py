@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
@@ -146,7 +147,7 @@ def read(batch_id: int) -> Progress | None:
     return Progress(**row._mapping) if row else None
 
 
-def _set(batch_id: int, **values) -> None:
+def _set(batch_id: int, **values: Any) -> None:
     with _engine().begin() as connection:
         connection.execute(
             update(progress_table)

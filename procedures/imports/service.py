@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -56,7 +57,9 @@ def preview_upload(
     SurveyRefused when the file is a survey workbook that cannot be taken back.
     """
     own_id = own_division.id if own_division else None
-    returned = survey_returns.recognise(session, upload.content, city=city, own_division_id=own_id)
+    returned = survey_returns.recognise(
+        session, upload.content, city=city, own_division_id=own_id, limits=limits
+    )
     division_name = returned.division_name if returned else upload.division_name
     outcome = _analyse(
         session,
@@ -142,7 +145,7 @@ def commit_previewed(
     return outcome
 
 
-def _analyse(session: Session, *, content: bytes, **options) -> ImportOutcome:
+def _analyse(session: Session, *, content: bytes, **options: Any) -> ImportOutcome:
     """Parse and compare, leaving out the survey instructions sheet's 'no procedures' warning."""
     outcome, _plan = analyse_file(session, content=content, **options)
     outcome.warnings = survey_returns.without_instruction_warnings(content, outcome.warnings)

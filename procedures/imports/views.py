@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlmodel import col
 
 from importers.inventory import FIELDS, ReadLimits
 from importers.readers import release_free_memory
@@ -60,7 +61,9 @@ def _give_back_memory(_exc: BaseException | None) -> None:
 def _own_division_name() -> str | None:
     if current_user.role != Role.division:
         return None
-    return db.session().get(Division, current_user.division_id).name
+    division = db.session().get(Division, current_user.division_id)
+    assert division is not None  # a division user belongs to an existing division
+    return division.name
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -171,6 +174,7 @@ def _may_commit(batch: ImportBatch) -> bool:
     """A previewed batch may be imported; so may one whose import was interrupted."""
     if batch.status == "previewed":
         return True
+    assert batch.id is not None  # a stored batch
     current = progress.read(batch.id) if batch.status == "running" else None
     return current is not None and current.stale
 
@@ -245,8 +249,8 @@ def commit(batch_id: int):
 @roles_required(*UPLOAD_ROLES)
 def history():
     """List recent imports (a division user sees its own)."""
-    query = select(ImportBatch).order_by(ImportBatch.created_at.desc()).limit(100)
+    query = select(ImportBatch).order_by(col(ImportBatch.created_at).desc()).limit(100)
     if current_user.role == Role.division:
-        query = query.where(ImportBatch.user_id == current_user.id)
+        query = query.where(col(ImportBatch.user_id) == current_user.id)
     batches = db.session().execute(query).scalars().all()
     return render_template("imports/history.html", batches=batches)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.catalogue.procedures import blockers_from_column
 from procedures.core.spreadsheets import (
@@ -30,29 +27,35 @@ from procedures.vocabulary import (
     label,
 )
 
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
 
 def plan_rows(session: Session, fiscal_year: int) -> list[Any]:
     """Return the plan's procedures of one fiscal year, in plan order."""
     query = (
         select(
-            PlanEntry.position,
-            Department.name,
-            Division.name,
-            Procedure.code,
-            Procedure.name,
-            PlanEntry.tier,
-            PlanEntry.reason,
-            Procedure.annual_volume,
-            Procedure.channel,
-            Procedure.blockers,
-            Procedure.id,
-            PlanEntry.score,
+            col(PlanEntry.position),
+            col(Department.name),
+            col(Division.name),
+            col(Procedure.code),
+            col(Procedure.name),
+            col(PlanEntry.tier),
+            col(PlanEntry.reason),
+            col(Procedure.annual_volume),
+            col(Procedure.channel),
+            col(Procedure.blockers),
+            col(Procedure.id),
+            col(PlanEntry.score),
         )
-        .join(Procedure, Procedure.id == PlanEntry.procedure_id)
-        .join(Division, Division.id == Procedure.division_id)
-        .join(Department, Department.id == Division.department_id)
-        .where(PlanEntry.fiscal_year == fiscal_year, Procedure.lifecycle != Lifecycle.retired)
-        .order_by(PlanEntry.position)
+        .join(Procedure, col(Procedure.id) == PlanEntry.procedure_id)
+        .join(Division, col(Division.id) == Procedure.division_id)
+        .join(Department, col(Department.id) == Division.department_id)
+        .where(
+            col(PlanEntry.fiscal_year) == fiscal_year,
+            col(Procedure.lifecycle) != Lifecycle.retired,
+        )
+        .order_by(col(PlanEntry.position))
     )
     return list(session.execute(query))
 
@@ -93,6 +96,9 @@ def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list
 
 def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     """Write the yearly conversion list as a workbook a committee can print as it is."""
+    # Loaded when first used: keeps the CLI's start-up close to the bare framework.
+    from openpyxl.utils import get_column_letter
+
     headers, rows = plan_table(session, fiscal_year)
     title = _(
         "%(city)s: procedures to put online in %(era)s (FY%(year)d)",
@@ -115,7 +121,7 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     last_row = header_row + max(len(rows), 1)
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1).coordinate
     sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{last_row}"
     print_on_a4(sheet, header_row=header_row)
     _summary_sheet(workbook, rows, title)
@@ -124,6 +130,8 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
 
 def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> None:
     """Add counts and annual applications per department and per tier."""
+    from openpyxl.styles import Font  # loaded when first used, like the workbook
+
     sheet = workbook.create_sheet(_("Summary"))
     sheet["A1"] = neutralise(title)
     sheet["A1"].font = Font(size=14, bold=True)
@@ -148,8 +156,8 @@ def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> Non
         sheet.cell(row=row_number, column=3, value=sum(g[1] for g in groups.values()))
         sheet.cell(row=row_number, column=3).number_format = "#,##0"
         row_number += 3
-    for column, width in zip("ABC", (24, 12, 16), strict=True):
-        sheet.column_dimensions[column].width = width
+    for letter, width in zip("ABC", (24, 12, 16), strict=True):
+        sheet.column_dimensions[letter].width = width
     print_on_a4(sheet, header_row=3)
 
 

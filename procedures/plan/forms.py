@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    Field,
     FieldList,
     FloatField,
     Form,
@@ -46,7 +50,7 @@ class PinForm(FlaskForm):
     )
     submit = SubmitField(_l("Save the decision"))
 
-    def __init__(self, *args, years: list[int] = (), **kwargs):
+    def __init__(self, *args, years: Sequence[int] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.target.choices = as_choices(
             [
@@ -78,6 +82,12 @@ class SavePlanForm(FlaskForm):
 
 
 NUMBER_MESSAGE = _l("Enter a whole number.")
+
+
+def _add_error(field: Field, message: Any) -> None:
+    """Add a message to a field's errors, a list once the form has validated."""
+    assert isinstance(field.errors, list)
+    field.errors.append(message)
 
 
 class YearRowForm(Form):
@@ -191,13 +201,14 @@ class PolicyForm(FlaskForm):
             if year.data is None and capacity.data is None:
                 continue
             if year.data is None or capacity.data is None:
-                (year if year.data is None else capacity).errors.append(
-                    _l("Enter both the fiscal year and its capacity, or leave both empty.")
+                _add_error(
+                    year if year.data is None else capacity,
+                    _l("Enter both the fiscal year and its capacity, or leave both empty."),
                 )
                 valid = False
             elif year.data in seen_years:
-                year.errors.append(
-                    _l("FY%(year)d appears twice; give each year once.", year=year.data)
+                _add_error(
+                    year, _l("FY%(year)d appears twice; give each year once.", year=year.data)
                 )
                 valid = False
             else:
@@ -209,21 +220,22 @@ class PolicyForm(FlaskForm):
         seen_tiers: set[tuple] = set()
         used_tiers = 0
         after_all = False
-        for row in self.tiers:
-            kind, volume = row.form.kind, row.form.min_volume
+        for tier_row in self.tiers:
+            kind, volume = tier_row.form.kind, tier_row.form.min_volume
             if not kind.data:
                 continue
             key = (kind.data, volume.data if kind.data == "min_volume" else None)
             if kind.data == "min_volume" and volume.data is None and not volume.errors:
-                volume.errors.append(_l("Enter the annual volume this tier starts at."))
+                _add_error(volume, _l("Enter the annual volume this tier starts at."))
                 valid = False
             elif after_all:
-                kind.errors.append(
-                    _l("No procedure reaches a tier after “Everything else”; move that tier last.")
+                _add_error(
+                    kind,
+                    _l("No procedure reaches a tier after “Everything else”; move that tier last."),
                 )
                 valid = False
             elif key in seen_tiers:
-                kind.errors.append(_l("This tier repeats an earlier one; remove it."))
+                _add_error(kind, _l("This tier repeats an earlier one; remove it."))
                 valid = False
             seen_tiers.add(key)
             after_all = after_all or kind.data == "all"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.models import (
     AuditEvent,
@@ -66,8 +66,8 @@ class PolicyVersion:
 def current_policy(session: Session) -> PolicyVersion:
     """Return the newest saved policy, or the default without writing anything."""
     row = session.execute(
-        select(PlanPolicy.version, PlanPolicy.body, PlanPolicy.created_at)
-        .order_by(PlanPolicy.version.desc())
+        select(col(PlanPolicy.version), col(PlanPolicy.body), col(PlanPolicy.created_at))
+        .order_by(col(PlanPolicy.version).desc())
         .limit(1)
     ).first()
     if row is None:
@@ -79,7 +79,7 @@ def save_policy(
     session: Session, policy: dict[str, Any], *, user_id: int | None = None
 ) -> PolicyVersion:
     """Store the policy as a new version, which becomes the current one."""
-    latest = session.execute(select(func.max(PlanPolicy.version))).scalar_one() or 0
+    latest = session.execute(select(func.max(col(PlanPolicy.version)))).scalar_one() or 0
     normalised = normalise_policy(policy)
     row = PlanPolicy(
         version=latest + 1, body=json.dumps(normalised, ensure_ascii=False), user_id=user_id
@@ -99,7 +99,7 @@ def ensure_policy(session: Session) -> PolicyVersion:
 
 def load_pins(session: Session) -> dict[int, Pin]:
     """Return every pin and exclusion by procedure id."""
-    query = select(PlanPin.procedure_id, PlanPin.fiscal_year, PlanPin.reason)
+    query = select(col(PlanPin.procedure_id), col(PlanPin.fiscal_year), col(PlanPin.reason))
     return {row[0]: Pin(row[1], row[2]) for row in session.execute(query)}
 
 
@@ -132,7 +132,7 @@ def set_pin(
 ) -> PlanPin:
     """Pin a procedure to a fiscal year (None: exclude it) and record it in the audit log."""
     pin = session.execute(
-        select(PlanPin).where(PlanPin.procedure_id == procedure_id)
+        select(PlanPin).where(col(PlanPin.procedure_id) == procedure_id)
     ).scalar_one_or_none()
     old = None if pin is None else _pin_text(pin.fiscal_year, pin.reason)
     if pin is None:
@@ -150,7 +150,7 @@ def set_pin(
 def remove_pin(session: Session, *, procedure_id: int, user_id: int | None) -> bool:
     """Let the ranking place the procedure again; return whether there was a pin."""
     pin = session.execute(
-        select(PlanPin).where(PlanPin.procedure_id == procedure_id)
+        select(PlanPin).where(col(PlanPin.procedure_id) == procedure_id)
     ).scalar_one_or_none()
     if pin is None:
         return False
@@ -164,16 +164,21 @@ def pin_rows(session: Session) -> list[Any]:
     """Return the pins with the procedure's code and name, pinned years first."""
     query = (
         select(
-            PlanPin.procedure_id,
-            Procedure.code,
-            Procedure.name,
-            PlanPin.fiscal_year,
-            PlanPin.reason,
-            User.login,
-            PlanPin.created_at,
+            col(PlanPin.procedure_id),
+            col(Procedure.code),
+            col(Procedure.name),
+            col(PlanPin.fiscal_year),
+            col(PlanPin.reason),
+            col(User.login),
+            col(PlanPin.created_at),
         )
-        .join(Procedure, Procedure.id == PlanPin.procedure_id)
-        .outerjoin(User, User.id == PlanPin.user_id)
-        .order_by(PlanPin.fiscal_year.is_(None), PlanPin.fiscal_year, Procedure.code, PlanPin.id)
+        .join(Procedure, col(Procedure.id) == PlanPin.procedure_id)
+        .outerjoin(User, col(User.id) == PlanPin.user_id)
+        .order_by(
+            col(PlanPin.fiscal_year).is_(None),
+            col(PlanPin.fiscal_year),
+            col(Procedure.code),
+            col(PlanPin.id),
+        )
     )
     return list(session.execute(query))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.catalogue.procedures import blockers_from_column
 from procedures.models import (
@@ -211,6 +211,7 @@ def rank_candidates(
             candidate.id,
         )
         if pin is not None:
+            assert pin.fiscal_year is not None  # exclusions were left out above
             pinned.setdefault(pin.fiscal_year, []).append((sort_key, candidate, score, parts, pin))
         else:
             keyed.append((sort_key, candidate, tier_index, score, parts))
@@ -247,18 +248,19 @@ def _place(policy: dict[str, Any], keyed: list, pinned: dict[int, list]) -> list
 
 def load_candidates(session: Session) -> list[Candidate]:
     """Read feasible, not retired procedures that are not online yet, as tuples."""
+    online = col(Procedure.online_status)
     query = select(
-        Procedure.id,
-        Procedure.code,
-        Procedure.annual_volume,
-        Procedure.mynaportal_eligible,
-        Procedure.blockers,
-        Procedure.life_events,
+        col(Procedure.id),
+        col(Procedure.code),
+        col(Procedure.annual_volume),
+        col(Procedure.mynaportal_eligible),
+        col(Procedure.blockers),
+        col(Procedure.life_events),
     ).where(
-        Procedure.verdict == Verdict.feasible,
-        Procedure.lifecycle != Lifecycle.retired,
-        Procedure.done_fiscal_year.is_(None),
-        or_(Procedure.online_status.is_(None), Procedure.online_status != OnlineStatus.done),
+        col(Procedure.verdict) == Verdict.feasible,
+        col(Procedure.lifecycle) != Lifecycle.retired,
+        col(Procedure.done_fiscal_year).is_(None),
+        or_(online.is_(None), online != OnlineStatus.done),
     )
     # Few distinct blocker columns exist: parse each once.
     parsed: dict[str | None, list[str]] = {}
@@ -266,6 +268,7 @@ def load_candidates(session: Session) -> list[Candidate]:
     candidates = []
     rows = session.connection().execute(query).all()
     for ident, code, volume, eligible, blockers, life_events in rows:
+        assert ident is not None  # a primary key
         codes = parsed.get(blockers)
         if codes is None:
             codes = parsed[blockers] = blockers_from_column(blockers)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, literal, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.models import (
     PlanEntry,
@@ -19,8 +20,8 @@ from procedures.plan.schedule import current_assignment
 
 def saved_assignment(session: Session, saved_plan_id: int) -> dict[int, int]:
     """Return a saved plan as {procedure id: fiscal year}."""
-    query = select(SavedPlanEntry.procedure_id, SavedPlanEntry.fiscal_year).where(
-        SavedPlanEntry.saved_plan_id == saved_plan_id
+    query = select(col(SavedPlanEntry.procedure_id), col(SavedPlanEntry.fiscal_year)).where(
+        col(SavedPlanEntry.saved_plan_id) == saved_plan_id
     )
     return {row[0]: row[1] for row in session.execute(query)}
 
@@ -69,7 +70,9 @@ def procedure_names(session: Session, ids: list[int]) -> dict[int, tuple[str | N
     """Return {id: (code, name)} for a few procedures (shown in a comparison)."""
     if not ids:
         return {}
-    query = select(Procedure.id, Procedure.code, Procedure.name).where(Procedure.id.in_(ids))
+    query = select(col(Procedure.id), col(Procedure.code), col(Procedure.name)).where(
+        col(Procedure.id).in_(ids)
+    )
     return {row[0]: (row[1], row[2]) for row in session.execute(query)}
 
 
@@ -85,10 +88,10 @@ def save_plan_snapshot(
     session.flush()
     source = select(
         literal(saved.id),
-        PlanEntry.procedure_id,
-        PlanEntry.fiscal_year,
-        PlanEntry.position,
-        PlanEntry.tier,
+        col(PlanEntry.procedure_id),
+        col(PlanEntry.fiscal_year),
+        col(PlanEntry.position),
+        col(PlanEntry.tier),
     )
     session.execute(
         insert(SavedPlanEntry.__table__).from_select(
@@ -101,7 +104,7 @@ def save_plan_snapshot(
 
 def saved_plans(session: Session) -> list[SavedPlan]:
     """Return the saved plan versions, newest first."""
-    return list(session.execute(select(SavedPlan).order_by(SavedPlan.id.desc())).scalars())
+    return list(session.execute(select(SavedPlan).order_by(col(SavedPlan.id).desc())).scalars())
 
 
 def saved_comparison(session: Session, saved_plan_id: int, *, limit: int = 100) -> dict[str, Any]:
@@ -115,7 +118,7 @@ def saved_comparison(session: Session, saved_plan_id: int, *, limit: int = 100) 
     before = saved_assignment(session, saved_plan_id)
     after = current_assignment(session)
     changes = compare_assignments(before, after)
-    kinds = {
+    kinds: dict[str, Sequence[tuple[int, int | None, int | None]]] = {
         "moved_in": changes.moved_in,
         "moved_out": changes.moved_out,
         "moved_year": changes.moved_year,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.models import (
     Lifecycle,
@@ -21,8 +21,8 @@ from procedures.plan.ranking import RankedEntry, load_candidates, rank_candidate
 def plan_place(session: Session, procedure_id: int) -> tuple[int, str] | None:
     """Return (fiscal year, stored reason) of a procedure in the current plan, if it is there."""
     row = session.execute(
-        select(PlanEntry.fiscal_year, PlanEntry.reason).where(
-            PlanEntry.procedure_id == procedure_id
+        select(col(PlanEntry.fiscal_year), col(PlanEntry.reason)).where(
+            col(PlanEntry.procedure_id) == procedure_id
         )
     ).first()
     return None if row is None else (row[0], row[1])
@@ -66,11 +66,11 @@ def recompute_plan(session: Session, policy: dict[str, Any] | None = None) -> li
 def planned_counts(session: Session) -> dict[int, int]:
     """Return the number of procedures the current plan assigns to each fiscal year."""
     query = (
-        select(PlanEntry.fiscal_year, func.count())
-        .join(Procedure, Procedure.id == PlanEntry.procedure_id)
-        .where(Procedure.lifecycle != Lifecycle.retired)
-        .group_by(PlanEntry.fiscal_year)
-        .order_by(PlanEntry.fiscal_year)
+        select(col(PlanEntry.fiscal_year), func.count())
+        .join(Procedure, col(Procedure.id) == PlanEntry.procedure_id)
+        .where(col(Procedure.lifecycle) != Lifecycle.retired)
+        .group_by(col(PlanEntry.fiscal_year))
+        .order_by(col(PlanEntry.fiscal_year))
     )
     return {year: count for year, count in session.execute(query)}
 
@@ -89,24 +89,26 @@ class YearProgress:
 
 def progress(session: Session, policy: dict[str, Any]) -> list[YearProgress]:
     """Return target (capacity, planned) and done per fiscal year, counted in SQL."""
-    current = Procedure.lifecycle != Lifecycle.retired
+    current = col(Procedure.lifecycle) != Lifecycle.retired
     years = {
         year["fiscal_year"]: YearProgress(year["fiscal_year"], year["capacity"])
         for year in policy["years"]
     }
     planned = session.execute(
-        select(PlanEntry.fiscal_year, func.count(), func.sum(Procedure.annual_volume))
-        .join(Procedure, Procedure.id == PlanEntry.procedure_id)
+        select(col(PlanEntry.fiscal_year), func.count(), func.sum(col(Procedure.annual_volume)))
+        .join(Procedure, col(Procedure.id) == PlanEntry.procedure_id)
         .where(current)
-        .group_by(PlanEntry.fiscal_year)
+        .group_by(col(PlanEntry.fiscal_year))
     )
     for year, count, volume in planned:
         item = years.setdefault(year, YearProgress(year, None))
         item.planned, item.planned_volume = int(count), int(volume or 0)
     done = session.execute(
-        select(Procedure.done_fiscal_year, func.count(), func.sum(Procedure.annual_volume))
-        .where(current, Procedure.done_fiscal_year.in_(list(years)))
-        .group_by(Procedure.done_fiscal_year)
+        select(
+            col(Procedure.done_fiscal_year), func.count(), func.sum(col(Procedure.annual_volume))
+        )
+        .where(current, col(Procedure.done_fiscal_year).in_(list(years)))
+        .group_by(col(Procedure.done_fiscal_year))
     )
     for year, count, volume in done:
         years[year].done, years[year].done_volume = int(count), int(volume or 0)
@@ -115,5 +117,5 @@ def progress(session: Session, policy: dict[str, Any]) -> list[YearProgress]:
 
 def current_assignment(session: Session) -> dict[int, int]:
     """Return the current plan as {procedure id: fiscal year}."""
-    query = select(PlanEntry.procedure_id, PlanEntry.fiscal_year)
+    query = select(col(PlanEntry.procedure_id), col(PlanEntry.fiscal_year))
     return {row[0]: row[1] for row in session.execute(query)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import (
     Blueprint,
     Response,
@@ -70,7 +72,7 @@ def _known_year(fiscal_year: int) -> bool:
 
 def _changes_view(changes: PlanChanges, limit: int = 100) -> dict:
     """Names for the first changes of each kind; counts for all."""
-    groups = {
+    groups: dict[str, Sequence[tuple[int, int | None, int | None]]] = {
         "moved_in": changes.moved_in,
         "moved_out": changes.moved_out,
         "moved_year": changes.moved_year,
@@ -109,6 +111,7 @@ def overview():
     compare_id = request.args.get("compare", type=int)
     chosen = next((item for item in saved if item.id == compare_id), None)
     if chosen is not None:
+        assert chosen.id is not None  # a stored plan
         compare = {"saved": chosen, **saved_comparison(session, chosen.id)}
     return render_template(
         "plan/overview.html",
@@ -182,6 +185,7 @@ def pin(procedure_id: int):
         form.target.data = "exclude" if existing.fiscal_year is None else str(existing.fiscal_year)
         form.reason.data = existing.reason
     if form.validate_on_submit():
+        assert form.reason.data is not None  # DataRequired
         fiscal_year = form.fiscal_year()
         set_pin(
             session,
@@ -263,7 +267,7 @@ def policy():
     if form.validate_on_submit():
         new_policy = form.policy()
         if form.save.data:
-            before = save_plan_snapshot(
+            snapshot = save_plan_snapshot(
                 session,
                 label=_("Before policy version %(version)d", version=current.version + 1)
                 if current.version
@@ -283,7 +287,7 @@ def policy():
                 ),
                 "success",
             )
-            return redirect(url_for("plan.overview", compare=before.id))
+            return redirect(url_for("plan.overview", compare=snapshot.id))
         entries = preview_plan(session, new_policy)
         after = {entry.procedure_id: entry.fiscal_year for entry in entries}
         before = current_assignment(session)

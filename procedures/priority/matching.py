@@ -6,10 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import process
-from rapidfuzz.distance import LCSseq
 from sqlalchemy import delete, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.catalogue.procedures import update_procedure
 from procedures.models import (
@@ -50,6 +48,9 @@ def match_score(city: str, national: str, shared: int | None = None) -> float:
     if not city or not national:
         return 0.0
     if shared is None:
+        # Loaded when first used: keeps the CLI's start-up close to the bare framework.
+        from rapidfuzz.distance import LCSseq
+
         shared = int(LCSseq.similarity(city, national))
     coverage = CITY_WEIGHT * shared / len(city) + (1 - CITY_WEIGHT) * shared / len(national)
     return round(100 * coverage * min(1.0, shared / MIN_SHARED), 1)
@@ -63,6 +64,10 @@ def score_names(
     One rapidfuzz pass per national item over all city names (C loop, LCS cut-off so that
     unrelated names cost nothing in Python): fine for 27 × 75,000.
     """
+    # Loaded when first used: keeps the CLI's start-up close to the bare framework.
+    from rapidfuzz import process
+    from rapidfuzz.distance import LCSseq
+
     city_keys = [normalise(name) for _id, name in city]
     scores: dict[int, dict[int, float]] = {}
     for national_id, national_name in national:
@@ -104,18 +109,21 @@ def refresh_suggestions(session: Session) -> int:
     and rejected pairs are left out; each procedure is suggested for its best item only, and
     each item keeps its best few candidates.
     """
-    national = [(item.id, item.name) for item in list_items(session)]
-    confirmed = select(PriorityMatch.procedure_id).where(
-        PriorityMatch.status == MatchStatus.confirmed
+    national: list[tuple[int, str]] = []
+    for item in list_items(session):
+        assert item.id is not None  # a stored item
+        national.append((item.id, item.name))
+    confirmed = select(col(PriorityMatch.procedure_id)).where(
+        col(PriorityMatch.status) == MatchStatus.confirmed
     )
     city = session.execute(
-        select(Procedure.id, Procedure.name).where(
-            Procedure.lifecycle != Lifecycle.retired, Procedure.id.not_in(confirmed)
+        select(col(Procedure.id), col(Procedure.name)).where(
+            col(Procedure.lifecycle) != Lifecycle.retired, col(Procedure.id).not_in(confirmed)
         )
     ).all()
     rejected = session.execute(
-        select(PriorityMatch.procedure_id, PriorityMatch.priority_procedure_id).where(
-            PriorityMatch.status == MatchStatus.rejected
+        select(col(PriorityMatch.procedure_id), col(PriorityMatch.priority_procedure_id)).where(
+            col(PriorityMatch.status) == MatchStatus.rejected
         )
     ).all()
     best = best_matches([tuple(row) for row in city], national, [tuple(row) for row in rejected])
@@ -136,7 +144,7 @@ def refresh_suggestions(session: Session) -> int:
             :CANDIDATES_PER_ITEM
         ]
     ]
-    session.execute(delete(PriorityMatch).where(PriorityMatch.status == MatchStatus.suggested))
+    session.execute(delete(PriorityMatch).where(col(PriorityMatch.status) == MatchStatus.suggested))
     if rows:
         session.execute(insert(PriorityMatch), rows)
     session.flush()
@@ -159,7 +167,7 @@ def _suggestion(session: Session, match_id: int) -> PriorityMatch:
 def match_procedure_id(session: Session, match_id: int) -> int | None:
     """Return the city procedure of a match, or None when there is no such match."""
     return session.execute(
-        select(PriorityMatch.procedure_id).where(PriorityMatch.id == match_id)
+        select(col(PriorityMatch.procedure_id)).where(col(PriorityMatch.id) == match_id)
     ).scalar_one_or_none()
 
 
@@ -243,27 +251,27 @@ def overview(session: Session) -> Overview:
     views = {item.id: ItemView(item) for item in list_items(session)}
     rows = session.execute(
         select(
-            PriorityMatch.id.label("match_id"),
-            PriorityMatch.priority_procedure_id,
-            PriorityMatch.status,
-            PriorityMatch.score,
-            PriorityMatch.at,
-            Procedure.id.label("procedure_id"),
-            Procedure.name,
-            Procedure.version,
-            Procedure.division_id,
-            Procedure.lifecycle,
-            Division.name.label("division"),
-            User.login,
+            col(PriorityMatch.id).label("match_id"),
+            col(PriorityMatch.priority_procedure_id),
+            col(PriorityMatch.status),
+            col(PriorityMatch.score),
+            col(PriorityMatch.at),
+            col(Procedure.id).label("procedure_id"),
+            col(Procedure.name),
+            col(Procedure.version),
+            col(Procedure.division_id),
+            col(Procedure.lifecycle),
+            col(Division.name).label("division"),
+            col(User.login),
         )
-        .join(Procedure, Procedure.id == PriorityMatch.procedure_id)
-        .join(Division, Division.id == Procedure.division_id)
-        .outerjoin(User, User.id == PriorityMatch.user_id)
+        .join(Procedure, col(Procedure.id) == PriorityMatch.procedure_id)
+        .join(Division, col(Division.id) == Procedure.division_id)
+        .outerjoin(User, col(User.id) == PriorityMatch.user_id)
         .where(
-            PriorityMatch.priority_procedure_id.in_(list(views)),
-            PriorityMatch.status != MatchStatus.rejected,
+            col(PriorityMatch.priority_procedure_id).in_(list(views)),
+            col(PriorityMatch.status) != MatchStatus.rejected,
         )
-        .order_by(PriorityMatch.score.desc(), Procedure.id)
+        .order_by(col(PriorityMatch.score).desc(), col(Procedure.id))
     ).all()
     stored = 0
     for row in rows:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from importers.priority_list import read_priority_list
 from procedures.models import (
     MatchStatus,
     PriorityMatch,
@@ -39,13 +40,30 @@ class PriorityCsvError(ValueError):
         self.problems = problems
 
 
-def _decode(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise PriorityCsvError([_l("The file is neither UTF-8 nor Shift_JIS text: save it as CSV.")])
+#: The words of each problem importers.priority_list finds, by its code.
+_PROBLEM_TEXTS: dict[str, Callable[..., Any]] = {
+    "encoding_unknown": lambda: _l("The file is neither UTF-8 nor Shift_JIS text: save it as CSV."),
+    "columns_missing": lambda columns: _l(
+        "The first row must name the columns category,name; missing: %(columns)s.",
+        columns=", ".join(columns),
+    ),
+    "category_unknown": lambda line, value: _l(
+        "Line %(line)d: category %(value)s is not one of %(allowed)s.",
+        line=line,
+        value=repr(value),
+        allowed=", ".join(CATEGORIES),
+    ),
+    "name_empty": lambda line: _l("Line %(line)d: the name is empty.", line=line),
+    "name_too_long": lambda line: _l("Line %(line)d: the name is over 500 characters.", line=line),
+    "name_twice": lambda line, name, first: _l(
+        "Line %(line)d: %(name)s is listed twice (also on line %(first)d).",
+        line=line,
+        name=name,
+        first=first,
+    ),
+    "no_rows": lambda: _l("The file has no procedures under its header row."),
+    "too_many_rows": lambda max_rows: _l("The list has over %(max)d procedures.", max=max_rows),
+}
 
 
 def parse_priority_csv(content: bytes) -> list[tuple[str, str]]:
@@ -53,80 +71,30 @@ def parse_priority_csv(content: bytes) -> list[tuple[str, str]]:
 
     Lines starting with # before the header are comments (the seed names its source there).
     """
-    lines = _decode(content).splitlines()
-    start = 0
-    while start < len(lines) and (not lines[start].strip() or lines[start].startswith("#")):
-        start += 1
-    reader = csv.reader(io.StringIO("\n".join(lines[start:])))
-    header = [cell.strip().lower() for cell in next(reader, [])]
-    missing = [column for column in ("category", "name") if column not in header]
-    if missing:
-        raise PriorityCsvError(
-            [
-                _l(
-                    "The first row must name the columns category,name; missing: %(columns)s.",
-                    columns=", ".join(missing),
-                )
-            ]
-        )
-    category_at, name_at = header.index("category"), header.index("name")
-    rows: list[tuple[str, str]] = []
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    for offset, cells in enumerate(reader):
-        line = start + 2 + offset
-        if not any(cell.strip() for cell in cells):
-            continue
-        category = cells[category_at].strip() if category_at < len(cells) else ""
-        name = cells[name_at].strip() if name_at < len(cells) else ""
-        if category not in CATEGORIES:
-            problems.append(
-                _l(
-                    "Line %(line)d: category %(value)s is not one of %(allowed)s.",
-                    line=line,
-                    value=repr(category),
-                    allowed=", ".join(CATEGORIES),
-                )
-            )
-        if not name:
-            problems.append(_l("Line %(line)d: the name is empty.", line=line))
-        elif len(name) > 500:
-            problems.append(_l("Line %(line)d: the name is over 500 characters.", line=line))
-        elif name in seen:
-            problems.append(
-                _l(
-                    "Line %(line)d: %(name)s is listed twice (also on line %(first)d).",
-                    line=line,
-                    name=name,
-                    first=seen[name],
-                )
-            )
-        else:
-            seen[name] = line
-        rows.append((category, name))
-    if not rows:
-        problems.append(_l("The file has no procedures under its header row."))
-    if len(rows) > MAX_ROWS:
-        problems.append(_l("The list has over %(max)d procedures.", max=MAX_ROWS))
-    if problems:
-        raise PriorityCsvError(problems)
-    return rows
+    read = read_priority_list(content, categories=CATEGORIES, max_rows=MAX_ROWS)
+    if read.problems:
+        raise PriorityCsvError([_PROBLEM_TEXTS[code](**params) for code, params in read.problems])
+    return read.rows
 
 
 def list_items(session: Session, *, include_inactive: bool = False) -> list[PriorityProcedure]:
     """Return the list's procedures in list order (active first)."""
     query = select(PriorityProcedure).order_by(
-        PriorityProcedure.active.desc(), PriorityProcedure.position, PriorityProcedure.id
+        col(PriorityProcedure.active).desc(),
+        col(PriorityProcedure.position),
+        col(PriorityProcedure.id),
     )
     if not include_inactive:
-        query = query.where(PriorityProcedure.active.is_(True))
+        query = query.where(col(PriorityProcedure.active).is_(True))
     return list(session.execute(query).scalars())
 
 
 def add_item(session: Session, *, category: str, name: str, revision: str) -> PriorityProcedure:
     """Append a procedure to the active list."""
     last = session.execute(
-        select(func.max(PriorityProcedure.position)).where(PriorityProcedure.active.is_(True))
+        select(func.max(col(PriorityProcedure.position))).where(
+            col(PriorityProcedure.active).is_(True)
+        )
     ).scalar_one()
     item = PriorityProcedure(
         revision=revision, category=category, position=(last or 0) + 1, name=name.strip()
@@ -162,10 +130,13 @@ def load_revision(
     Decisions carry over: confirmed and rejected matches of an old procedure are copied to the
     new procedure of the same normalised name.
     """
-    old = {normalise(item.name): item.id for item in list_items(session)}
+    old: dict[str, int] = {}
+    for item in list_items(session):
+        assert item.id is not None  # a stored item
+        old[normalise(item.name)] = item.id
     session.execute(
         update(PriorityProcedure)
-        .where(PriorityProcedure.active.is_(True))
+        .where(col(PriorityProcedure.active).is_(True))
         .values(active=False)
         .execution_options(synchronize_session=False)
     )
@@ -182,14 +153,14 @@ def load_revision(
     for old_id, new_id in carried:
         decisions = session.execute(
             select(
-                PriorityMatch.procedure_id,
-                PriorityMatch.score,
-                PriorityMatch.status,
-                PriorityMatch.user_id,
-                PriorityMatch.at,
+                col(PriorityMatch.procedure_id),
+                col(PriorityMatch.score),
+                col(PriorityMatch.status),
+                col(PriorityMatch.user_id),
+                col(PriorityMatch.at),
             ).where(
-                PriorityMatch.priority_procedure_id == old_id,
-                PriorityMatch.status != MatchStatus.suggested,
+                col(PriorityMatch.priority_procedure_id) == old_id,
+                col(PriorityMatch.status) != MatchStatus.suggested,
             )
         ).all()
         if decisions:
@@ -244,7 +215,7 @@ def _drop_suggestions(session: Session, item_ids: list[int]) -> None:
     if item_ids:
         session.execute(
             delete(PriorityMatch).where(
-                PriorityMatch.priority_procedure_id.in_(item_ids),
-                PriorityMatch.status == MatchStatus.suggested,
+                col(PriorityMatch.priority_procedure_id).in_(item_ids),
+                col(PriorityMatch.status) == MatchStatus.suggested,
             )
         )

@@ -72,12 +72,16 @@ def decide(match_id: int, decision: str):
     """Confirm a suggestion (sets the My Number Portal flag) or reject it (not suggested again)."""
     session = db.session()
     form = VersionedActionForm()
-    if not form.validate_on_submit() or not form.version.data.isdigit():
+    if not form.validate_on_submit():
+        abort(400)
+    assert form.version.data is not None  # DataRequired
+    if not form.version.data.isdigit():
         abort(400)
     procedure_id = match_procedure_id(session, match_id)
     if procedure_id is None:
         abort(404)
     procedure = get_procedure(session, procedure_id)
+    assert procedure is not None  # the match's procedure (a foreign key)
     if not current_user.can_edit_division(procedure.division_id):
         abort(403)
     try:
@@ -134,6 +138,7 @@ def add():
     form = PriorityItemForm()
     if not form.validate_on_submit():
         return _render_list(form, PriorityUploadForm(), status=400)
+    assert form.name.data is not None  # DataRequired
     session = db.session()
     items = list_items(session)
     revision = items[0].revision if items else _("Added by hand")
@@ -151,6 +156,7 @@ def rename(item_id: int):
     if not form.validate_on_submit():
         flash(_("Give the new name (up to 500 characters)."), "error")
         return redirect(url_for("priority.edit_list"))
+    assert form.name.data is not None  # DataRequired
     try:
         rename_item(db.session(), item_id=item_id, name=form.name.data)
     except LookupError:
@@ -193,6 +199,7 @@ def upload():
             "error",
         )
         return _render_list(PriorityItemForm(), form, problems=error.problems, status=400)
+    assert form.revision.data is not None  # DataRequired
     session = db.session()
     load_revision(session, rows=rows, revision=form.revision.data.strip())
     db.commit()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from dataclasses import dataclass
 from typing import Any
-from xml.etree import ElementTree as ET
 
-import python_calamine
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from importers import survey_marker
+from importers.results import InventoryRefused, ReadLimits
 from procedures.catalogue.procedures import name_key
 from procedures.imports.preview import unquote_formula
 from procedures.models import (
@@ -63,8 +60,8 @@ def _survey_rows(
         survey.division_id: survey
         for survey in session.execute(
             select(DivisionSurvey).where(
-                DivisionSurvey.fiscal_year == fiscal_year,
-                DivisionSurvey.division_id.in_(division_ids),
+                col(DivisionSurvey.fiscal_year) == fiscal_year,
+                col(DivisionSurvey.division_id).in_(division_ids),
             )
         ).scalars()
     }
@@ -74,45 +71,22 @@ def _survey_rows(
     ]
 
 
-_CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
-
-
 def read_marker(content: bytes) -> tuple[dict[str, Any], list[str]] | None:
     """Return the survey marker and the column fields of a workbook, or None if it has none."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            info = archive.getinfo("docProps/custom.xml")
-            if info.file_size > MAX_PROPERTIES_BYTES:
-                return None
-            root = ET.fromstring(archive.read(info))
-    except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError, RuntimeError, ValueError):
+    found = survey_marker.read_marker(
+        content,
+        marker=MARKER_PROPERTY,
+        columns=COLUMNS_PROPERTY,
+        max_bytes=MAX_PROPERTIES_BYTES,
+    )
+    if found is None:
         return None
-    values: dict[str, str] = {}
-    for prop in root.iter(f"{_CUSTOM_NS}property"):
-        text = "".join(child.text or "" for child in prop)
-        values[prop.get("name", "")] = text
-    try:
-        marker = json.loads(values[MARKER_PROPERTY])
-        columns = values[COLUMNS_PROPERTY].split(",")
-    except (KeyError, ValueError):
-        return None
-    if not isinstance(marker, dict) or marker.get("kind") != MARKER_KIND:
+    marker, columns = found
+    if marker.get("kind") != MARKER_KIND:
         return None
     if not isinstance(marker.get("fy"), int) or not isinstance(marker.get("division"), int):
         return None
     return marker, columns
-
-
-def _sheet_rows(content: bytes, sheet: str) -> list[list[Any]] | None:
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
-        rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        workbook.close()
-    except BaseException as error:  # calamine's Rust panics arrive as BaseException
-        if isinstance(error, KeyboardInterrupt | SystemExit | GeneratorExit | MemoryError):
-            raise
-        return None
-    return rows
 
 
 def _text(value: Any) -> str:
@@ -140,8 +114,9 @@ def _changed_since(
             code = unquote_formula(cells[code_column])
             in_file[int(cells[id_column])] = (code, name_key(name))
     current = session.execute(
-        select(Procedure.id, Procedure.code, Procedure.name).where(
-            Procedure.division_id == division_id, Procedure.lifecycle == Lifecycle.active
+        select(col(Procedure.id), col(Procedure.code), col(Procedure.name)).where(
+            col(Procedure.division_id) == division_id,
+            col(Procedure.lifecycle) == Lifecycle.active,
         )
     ).all()
     renamed = [
@@ -154,12 +129,19 @@ def _changed_since(
 
 
 def recognise(
-    session: Session, content: bytes, *, city: str, own_division_id: int | None = None
+    session: Session,
+    content: bytes,
+    *,
+    city: str,
+    own_division_id: int | None = None,
+    limits: ReadLimits | None = None,
 ) -> SurveyFile | None:
     """Recognise a returned survey workbook; None when the file is not one.
 
     With `own_division_id` (a division user), a workbook of another division is refused.
-    Raises SurveyRefused with a message for the person when it cannot be taken back.
+    Raises SurveyRefused with a message for the person when it cannot be taken back. A
+    workbook the importer refuses to expand (too large, a sheet spanning too many cells,
+    damaged) is None too: the import that follows refuses it with the importer's message.
     """
     found = read_marker(content)
     if found is None:
@@ -181,6 +163,7 @@ def recognise(
                 "a new workbook from the Survey page."
             )
         )
+    assert division.id is not None  # a stored division
     if own_division_id is not None and division.id != own_division_id:
         own = session.get(Division, own_division_id)
         raise SurveyRefused(
@@ -192,7 +175,15 @@ def recognise(
             )
         )
     header_row = int(marker.get("row", 0))
-    rows = _sheet_rows(content, str(marker.get("sheet", "")))
+    try:
+        rows = survey_marker.sheet_rows(
+            content,
+            str(marker.get("sheet", "")),
+            file_name="survey.xlsx",
+            limits=limits or ReadLimits(),
+        )
+    except InventoryRefused:
+        return None
     headers = [_text(value) for value in rows[header_row - 1]] if rows else []
     if (
         not rows

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.core.templating import TOKYO
 from procedures.models import (
@@ -15,7 +15,6 @@ from procedures.models import (
     Procedure,
     User,
 )
-from procedures.survey.workbook import _divisions
 
 
 @dataclass
@@ -47,20 +46,26 @@ def survey_status(
     session: Session, *, fiscal_year: int, division_id: int | None = None
 ) -> list[SurveyStatus]:
     """Return every division's survey state for the fiscal year (or one division's)."""
-    counts = dict(
+    counts: dict[int, int] = dict(
         session.execute(
-            select(Procedure.division_id, func.count())
-            .where(Procedure.lifecycle == Lifecycle.active)
-            .group_by(Procedure.division_id)
+            select(col(Procedure.division_id), func.count())
+            .where(col(Procedure.lifecycle) == Lifecycle.active)
+            .group_by(col(Procedure.division_id))
         ).all()
     )
     surveys = {
         survey.division_id: survey
         for survey in session.execute(
-            select(DivisionSurvey).where(DivisionSurvey.fiscal_year == fiscal_year)
+            select(DivisionSurvey).where(col(DivisionSurvey.fiscal_year) == fiscal_year)
         ).scalars()
     }
-    logins = dict(session.execute(select(User.id, User.login)).all())
+    logins: dict[int | None, str] = dict(
+        session.execute(select(col(User.id), col(User.login))).all()
+    )
+    # Loaded when first used (it loads openpyxl): keeps the CLI's start-up close to the bare
+    # framework.
+    from procedures.survey.workbook import _divisions
+
     result = []
     for ident, division, department in _divisions(
         session, None if division_id is None else [division_id]
@@ -84,6 +89,7 @@ def survey_status(
 def survey_years(session: Session, today: date | None = None) -> list[int]:
     """Return the fiscal years to offer: those with surveys, and last, this and next year."""
     current = current_fiscal_year(today)
-    years = set(session.execute(select(DivisionSurvey.fiscal_year).distinct()).scalars())
+    query = select(col(DivisionSurvey.fiscal_year)).distinct()
+    years = set(session.execute(query).scalars())
     years.update((current - 1, current, current + 1))
     return sorted(years, reverse=True)

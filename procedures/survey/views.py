@@ -13,7 +13,6 @@ from procedures.core.downloads import XLSX
 from procedures.core.i18n import select_locale
 from procedures.models import Role
 from procedures.survey.status import current_fiscal_year, survey_status, survey_years
-from procedures.survey.workbook import all_surveys_zip, division_survey
 from procedures.vocabulary import japanese_fiscal_year
 
 bp = Blueprint("survey", __name__, url_prefix="/survey")
@@ -66,6 +65,10 @@ def download(fiscal_year: int, division_id: int):
     fiscal_year = _year(fiscal_year)
     if current_user.role == Role.division and division_id != current_user.division_id:
         abort(403)
+    # Loaded when first used (it loads openpyxl): keeps the CLI's start-up close to the bare
+    # framework.
+    from procedures.survey.workbook import division_survey
+
     session = db.session()
     try:
         file_name, content = division_survey(
@@ -89,6 +92,8 @@ def download(fiscal_year: int, division_id: int):
 def download_all(fiscal_year: int):
     """Download every division's workbook in one zip, a file per division."""
     fiscal_year = _year(fiscal_year)
+    from procedures.survey.workbook import all_surveys_zip  # loaded when first used, as above
+
     session = db.session()
     file_name, content, _count = all_surveys_zip(
         session,

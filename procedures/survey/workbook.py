@@ -17,8 +17,9 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Pr
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from procedures.catalogue.procedures import blockers_from_column
 from procedures.core.spreadsheets import neutralise, print_on_a4, titled_workbook
@@ -74,9 +75,17 @@ def _procedure_rows(session: Session, division_ids: list[int]) -> dict[int, list
     """Return the active procedures of the divisions, by division, in code order."""
     names = [column.source for column in COLUMNS if column.source not in ("department", "division")]
     query = (
-        select(Procedure.division_id, *[getattr(Procedure, name) for name in names])
-        .where(Procedure.division_id.in_(division_ids), Procedure.lifecycle == Lifecycle.active)
-        .order_by(Procedure.division_id, Procedure.code.is_(None), Procedure.code, Procedure.id)
+        select(col(Procedure.division_id), *[getattr(Procedure, name) for name in names])
+        .where(
+            col(Procedure.division_id).in_(division_ids),
+            col(Procedure.lifecycle) == Lifecycle.active,
+        )
+        .order_by(
+            col(Procedure.division_id),
+            col(Procedure.code).is_(None),
+            col(Procedure.code),
+            col(Procedure.id),
+        )
     )
     rows: dict[int, list[dict[str, Any]]] = {ident: [] for ident in division_ids}
     for row in session.execute(query):
@@ -86,12 +95,12 @@ def _procedure_rows(session: Session, division_ids: list[int]) -> dict[int, list
 
 def _divisions(session: Session, division_ids: list[int] | None = None) -> list[Any]:
     query = (
-        select(Division.id, Division.name, Department.name)
-        .join(Department, Department.id == Division.department_id)
-        .order_by(Department.id, Division.id)
+        select(col(Division.id), col(Division.name), col(Department.name))
+        .join(Department, col(Department.id) == Division.department_id)
+        .order_by(col(Department.id), col(Division.id))
     )
     if division_ids is not None:
-        query = query.where(Division.id.in_(division_ids))
+        query = query.where(col(Division.id).in_(division_ids))
     return list(session.execute(query))
 
 
@@ -199,7 +208,8 @@ def survey_workbook(
     last_row = HEADER_ROW + max(len(rows), 1)
     _add_validations(sheet, fiscal_year, language, last_row)
     # The identity and the name stay in view while the answer columns scroll past.
-    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=COLUMNS.index(_column("name")) + 2)
+    name_column = COLUMNS.index(_column("name")) + 2
+    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=name_column).coordinate
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{last_row}"
     # Protected without a password: it guards against slips, not against a determined user.
     sheet.protection.sheet = True
@@ -228,7 +238,7 @@ def _list_formula(items: Iterable[str]) -> str:
     return '"' + ",".join(item.replace(",", " ").replace('"', "") for item in items) + '"'
 
 
-def _add_validations(sheet, fiscal_year: int, language: str, last_row: int) -> None:
+def _add_validations(sheet: Worksheet, fiscal_year: int, language: str, last_row: int) -> None:
     def cells(source: str) -> str:
         letter = get_column_letter(COLUMNS.index(_column(source)) + 1)
         return f"{letter}{HEADER_ROW + 1}:{letter}{last_row}"
@@ -297,6 +307,9 @@ def _add_validations(sheet, fiscal_year: int, language: str, last_row: int) -> N
         (years, "volume_fiscal_year"),
         (blockers, "blockers"),
     ):
+        # Each of the four has its titles and messages, given above.
+        assert validation.errorTitle is not None and validation.promptTitle is not None
+        assert validation.error is not None and validation.prompt is not None
         # Excel calls a workbook corrupt when a title passes 32 characters or a message 255.
         validation.errorTitle = validation.errorTitle[:32]
         validation.promptTitle = validation.promptTitle[:32]
@@ -356,10 +369,12 @@ def _mark(workbook: Workbook, *, fiscal_year: int, division_id: int, city: str) 
         "city": city[:60],
     }
     columns = ",".join(column.field or "" for column in COLUMNS)
-    workbook.custom_doc_props.append(
+    # Workbook has custom_doc_props since openpyxl 3.1; the types-openpyxl stubs lack it.
+    properties = workbook.custom_doc_props  # type: ignore[attr-defined]
+    properties.append(
         StringProperty(name=MARKER_PROPERTY, value=json.dumps(marker, ensure_ascii=False))
     )
-    workbook.custom_doc_props.append(StringProperty(name=COLUMNS_PROPERTY, value=columns))
+    properties.append(StringProperty(name=COLUMNS_PROPERTY, value=columns))
 
 
 def division_survey(

@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 import openpyxl
 import pytest
 
-import importers.readers as readers
+import importers.readers.xlsx as xlsx_reader
 
 Rows = list[list[Any]]
 
@@ -139,10 +139,10 @@ def read_member(workbook: bytes, member: str) -> str:
 
 def read_every_sheet_in_pieces(monkeypatch, most_pieces: int = 50) -> None:
     """Make the xlsx reader cut every worksheet, however small, into pieces of one row."""
-    monkeypatch.setattr(readers, "PIECES_MIN_BYTES", 0)
-    monkeypatch.setattr(readers, "PIECE_BYTES", 1)
-    monkeypatch.setattr(readers, "MOST_PIECES", most_pieces)
-    monkeypatch.setattr(readers, "PIECES_SUPPORT_SHARE", 0)
+    monkeypatch.setattr(xlsx_reader, "PIECES_MIN_BYTES", 0)
+    monkeypatch.setattr(xlsx_reader, "PIECE_BYTES", 1)
+    monkeypatch.setattr(xlsx_reader, "MOST_PIECES", most_pieces)
+    monkeypatch.setattr(xlsx_reader, "PIECES_SUPPORT_SHARE", 0)
 
 
 @pytest.fixture(params=["whole", "in pieces"])

@@ -12,6 +12,7 @@ import importer_fixtures as F
 from importer_fixtures import read_every_sheet_in_pieces
 
 import importers.readers as readers
+import importers.readers.xlsx as xlsx_reader
 from importers.inventory import ReadLimits, parse_inventory
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -25,7 +26,7 @@ def _raw_sheets(content: bytes) -> list[tuple]:
 def _count_pieces(monkeypatch) -> list[int | None]:
     """Record how many pieces each sheet was cut into; None for one then read whole."""
     counts: list[int | None] = []
-    cut, read = readers._sheet_pieces, readers._read_in_pieces
+    cut, read = xlsx_reader._sheet_pieces, xlsx_reader._read_in_pieces
 
     def counting_cut(chunks, size):
         number = 0
@@ -39,8 +40,8 @@ def _count_pieces(monkeypatch) -> list[int | None]:
             counts.append(None)
         return result
 
-    monkeypatch.setattr(readers, "_sheet_pieces", counting_cut)
-    monkeypatch.setattr(readers, "_read_in_pieces", counting_read)
+    monkeypatch.setattr(xlsx_reader, "_sheet_pieces", counting_cut)
+    monkeypatch.setattr(xlsx_reader, "_read_in_pieces", counting_read)
     return counts
 
 
@@ -150,7 +151,7 @@ def test_a_sheet_of_several_megabytes_is_read_in_pieces_by_default(monkeypatch):
     book = F.xlsx({"市民部": [["手続名", "担当課"], ["転入届", "市民課"], ["閲覧", "市民課"]]})
     sheet = F.read_member(book, SHEET)
     first_row_end = sheet.index("</row>") + len("</row>")
-    padded = sheet[:first_row_end] + " " * readers.PIECES_MIN_BYTES + sheet[first_row_end:]
+    padded = sheet[:first_row_end] + " " * xlsx_reader.PIECES_MIN_BYTES + sheet[first_row_end:]
     content = F.replace_member(book, SHEET, padded)
     pieces = _count_pieces(monkeypatch)
     inventory = parse_inventory(content, "inventory.xlsx")

@@ -7,6 +7,7 @@ import datetime as dt
 import importer_fixtures as F
 import pytest
 
+from importers import text as T
 from importers import values as V
 from importers.inventory import parse_inventory
 
@@ -366,11 +367,11 @@ def test_open_ended_or_spanning_years_give_warnings():
 
 
 def test_string_normalisers_are_cached():
-    assert V.clean_line.cache_info is not None
-    V.split_values("1 実施済; 2 未実施")
-    before = V.split_values.cache_info().hits
-    V.split_values("1 実施済; 2 未実施")
-    assert V.split_values.cache_info().hits == before + 1
+    assert T.clean_line.cache_info is not None
+    T.split_values("1 実施済; 2 未実施")
+    before = T.split_values.cache_info().hits
+    T.split_values("1 実施済; 2 未実施")
+    assert T.split_values.cache_info().hits == before + 1
 
 
 def test_codes_from_excel_floats_become_text_without_point_zero():
@@ -379,11 +380,11 @@ def test_codes_from_excel_floats_become_text_without_point_zero():
 
 
 def test_split_values_keeps_commas_inside_national_labels():
-    assert V.split_values("4 一部の必要書類の原本が紙であり、電子化しても完結しない; 7 その他") == (
+    assert T.split_values("4 一部の必要書類の原本が紙であり、電子化しても完結しない; 7 その他") == (
         "4 一部の必要書類の原本が紙であり、電子化しても完結しない",
         "7 その他",
     )
-    assert V.split_values("Email<>Fax<>Provinces, Territories") == (
+    assert T.split_values("Email<>Fax<>Provinces, Territories") == (
         "Email",
         "Fax",
         "Provinces, Territories",
