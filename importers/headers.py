@@ -18,38 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from importers.schema import FIELDS
 from importers.text import cell_text, nfkc
-
-FIELDS: tuple[str, ...] = (
-    "code",
-    "name",
-    "department",
-    "division",
-    "legal_basis",
-    "kind",
-    "applicant",
-    "life_events",
-    "annual_volume",
-    "volume_is_estimate",
-    "volume_fiscal_year",
-    "visit_required",
-    "visit_reason",
-    "fee_required",
-    "fee_payment",
-    "attachments",
-    "originals_required",
-    "seal_required",
-    "identity_check",
-    "mynaportal_eligible",
-    "online_status",
-    "channel",
-    "verdict",
-    "verdict_reason",
-    "blockers",
-    "target_fiscal_year",
-    "done_fiscal_year",
-    "notes",
-)
 
 SYNONYMS_FILE = Path(__file__).with_name("header_synonyms.json")
 

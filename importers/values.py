@@ -13,10 +13,12 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from importers.schema import Applicant, Blocker, Kind, OnlineStatus, Verdict
 from importers.text import (
     CACHE_SIZE,
     cell_text,
@@ -28,6 +30,8 @@ from importers.text import (
 )
 
 Issue = tuple[str, dict[str, Any]] | None
+#: What a field's reader returns for a cell it can read.
+Value = TypeVar("Value")
 
 # ------------------------------------------------------------------------------------------
 # the words clerks write, by field (value_words.json), and looking them up
@@ -47,6 +51,16 @@ def _lookup(item: str, labels: dict[str, Any], codes: dict[str, Any]) -> tuple[b
     if key in labels:
         return True, labels[key]
     return False, None
+
+
+def _named_value(
+    item: str, labels: dict[str, Any], codes: dict[str, Any], choices: str
+) -> tuple[Any, Issue]:
+    """Return the value an item names by label or code, or no value and the choices to use."""
+    found, value = _lookup(item, labels, codes)
+    if found:
+        return value, None
+    return None, ("value_unknown", {"choices": choices})
 
 
 def _keys(table: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +84,34 @@ def load_value_words(path: Path = VALUE_WORDS_FILE) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
         words = json.load(fh)
     words.pop("_comment", None)
+    check_meanings(words)
     return words
+
+
+#: The code set each table's meanings must come from (None: the word means "no value").
+MEANINGS: dict[str, set[str | None]] = {
+    "kind": {*Kind, None},
+    "online_status": {*OnlineStatus, None},
+    "verdict": {*Verdict, None},
+    "blockers": {*Blocker, None},
+    # "nobody": a known applicant that is neither residents nor businesses (e.g. government)
+    "applicant": {*Applicant, "nobody", None},
+}
+
+
+def check_meanings(words: dict[str, Any]) -> None:
+    """Refuse word tables that give a word a meaning that is not a code of importers.schema."""
+    for table, allowed in MEANINGS.items():
+        for part in ("labels", "codes", "contains"):
+            entries = words[table].get(part)
+            if entries is None:
+                continue
+            meanings = (
+                entries.values() if isinstance(entries, dict) else [row[-1] for row in entries]
+            )
+            unknown = {str(meaning) for meaning in meanings if meaning not in allowed}
+            if unknown:
+                raise ValueError(f"value words {table}.{part}: not codes: {sorted(unknown)}")
 
 
 # Loaded once: the lookup tables below are built from it at import time, as the literals were.
@@ -87,6 +128,15 @@ UNKNOWN_WORDS = _squeezed(_WORDS["unknown"])
 def is_blank(value: Any) -> bool:
     """Return True for an empty cell."""
     return value is None or (type(value) is str and not value.strip())
+
+
+def _read_text_cell(
+    value: Any, read_text: Callable[[str], tuple[Value, Issue]]
+) -> tuple[Value | None, Issue]:
+    """Read a cell by its text with the field's text reader; a blank cell is no value."""
+    if is_blank(value):
+        return None, None
+    return read_text(value if type(value) is str else cell_text(value))
 
 
 # ------------------------------------------------------------------------------------------
@@ -354,6 +404,22 @@ def yes_no(value: Any) -> tuple[bool | None, str, Issue]:
     return None, cell_text(value), ("yes_no_unreadable", {})
 
 
+def _yes_no_answer(text: str) -> tuple[bool | None, Issue]:
+    """Read a yes/no text as the answer alone, for fields that keep no text after the word."""
+    answer, _rest, issue = _yes_no_text(text)
+    return answer, issue
+
+
+def _read_yes_no_cell(
+    value: Any, read_text: Callable[[str], tuple[bool | None, Issue]]
+) -> tuple[bool | None, Issue]:
+    """Read a yes/no field: a text with the field's own words, any other cell as yes/no."""
+    if type(value) is str:
+        return read_text(value)
+    answer, _rest, issue = yes_no(value)
+    return answer, issue
+
+
 # ------------------------------------------------------------------------------------------
 # coded fields
 # ------------------------------------------------------------------------------------------
@@ -382,9 +448,7 @@ def _kind_text(text: str) -> tuple[str | None, Issue]:
 
 def kind(value: Any) -> tuple[str | None, Issue]:
     """Read the kind of procedure (application, notification, certificate …)."""
-    if is_blank(value):
-        return None, None
-    return _kind_text(value if type(value) is str else cell_text(value))
+    return _read_text_cell(value, _kind_text)
 
 
 _NOBODY = object()  # a known value that is neither residents nor businesses (e.g. government)
@@ -433,9 +497,7 @@ def _applicant_text(text: str) -> tuple[str | None, Issue]:
 
 def applicant(value: Any) -> tuple[str | None, Issue]:
     """Read who applies: residents, businesses or both."""
-    if is_blank(value):
-        return None, None
-    return _applicant_text(value if type(value) is str else cell_text(value))
+    return _read_text_cell(value, _applicant_text)
 
 
 _NO_EVENT = _squeezed(_WORDS["life_events"]["none"])
@@ -466,19 +528,14 @@ def _online_text(text: str) -> tuple[str | None, Issue]:
     if not key or key in _ONLINE_BLANK:
         return None, None
     items = split_values(text) or (text,)
-    found, value = _lookup(items[0], ONLINE_LABELS, ONLINE_CODES)
-    if found:
-        return value, None
-    return None, ("value_unknown", {"choices": ONLINE_CHOICES})
+    return _named_value(items[0], ONLINE_LABELS, ONLINE_CODES, ONLINE_CHOICES)
 
 
 def online_status(value: Any) -> tuple[str | None, Issue]:
     """Read the online status (national codes 1–5, words, or Y/N/NA)."""
-    if is_blank(value):
-        return None, None
     if type(value) is bool:
         return ("done" if value else "not_done"), None
-    return _online_text(value if type(value) is str else cell_text(value))
+    return _read_text_cell(value, _online_text)
 
 
 def combine_online_steps(steps: list[str | None]) -> str | None:
@@ -523,8 +580,6 @@ def _identity_text(text: str) -> tuple[int | None, Issue]:
 
 def identity_check(value: Any) -> tuple[int | None, Issue]:
     """Read the national identity-check code 1–6; with several, the strictest (lowest) one."""
-    if is_blank(value):
-        return None, None
     if type(value) is float and value.is_integer():
         value = int(value)
     if type(value) is int:
@@ -533,7 +588,7 @@ def identity_check(value: Any) -> tuple[int | None, Issue]:
             if 1 <= value <= 6
             else (None, ("value_unknown", {"choices": IDENTITY_CHOICES}))
         )
-    return _identity_text(value if type(value) is str else cell_text(value))
+    return _read_text_cell(value, _identity_text)
 
 
 _SEAL_WORDS = _keys(_WORDS["seal_required"]["words"])
@@ -549,16 +604,12 @@ def _seal_text(text: str) -> tuple[bool | None, Issue]:
         code, issue = _identity_text(text)
         if code is not None:
             return SEAL_BY_IDENTITY[code], None
-    answer, _rest, issue = _yes_no_text(text)
-    return answer, issue
+    return _yes_no_answer(text)
 
 
 def seal_required(value: Any) -> tuple[bool | None, Issue]:
     """Read whether a seal or signature is needed."""
-    if type(value) is str:
-        return _seal_text(value)
-    answer, _rest, issue = yes_no(value)
-    return answer, issue
+    return _read_yes_no_cell(value, _seal_text)
 
 
 ORIGINALS_LABELS = _keys(_WORDS["originals_required"]["labels"])
@@ -580,16 +631,12 @@ def _originals_text(text: str) -> tuple[bool | None, Issue]:
             if False in answers:
                 return False, None
             return None, None
-    answer, _rest, issue = _yes_no_text(text)
-    return answer, issue
+    return _yes_no_answer(text)
 
 
 def originals_required(value: Any) -> tuple[bool | None, Issue]:
     """Read whether original paper documents are needed."""
-    if type(value) is str:
-        return _originals_text(value)
-    answer, _rest, issue = yes_no(value)
-    return answer, issue
+    return _read_yes_no_cell(value, _originals_text)
 
 
 _MYNAPORTAL_WORDS = _keys(_WORDS["mynaportal_eligible"]["words"])
@@ -600,16 +647,12 @@ def _mynaportal_text(text: str) -> tuple[bool | None, Issue]:
     key = squeeze(text)
     if key in _MYNAPORTAL_WORDS:
         return _MYNAPORTAL_WORDS[key], None
-    answer, _rest, issue = _yes_no_text(text)
-    return answer, issue
+    return _yes_no_answer(text)
 
 
 def mynaportal_eligible(value: Any) -> tuple[bool | None, Issue]:
     """Read whether the procedure is one the nation asks to put on the My Number Portal."""
-    if type(value) is str:
-        return _mynaportal_text(value)
-    answer, _rest, issue = yes_no(value)
-    return answer, issue
+    return _read_yes_no_cell(value, _mynaportal_text)
 
 
 _VERDICT_WORDS = _WORDS["verdict"]
@@ -623,21 +666,16 @@ def _verdict_text(text: str) -> tuple[str | None, Issue]:
     key = squeeze(text)
     if not key or key in _VERDICT_BLANK:
         return None, None
-    found, value = _lookup(" ".join(nfkc(text).split()), VERDICT_LABELS, {})
-    if found:
-        return value, None
-    return None, ("value_unknown", {"choices": VERDICT_CHOICES})
+    return _named_value(" ".join(nfkc(text).split()), VERDICT_LABELS, {}, VERDICT_CHOICES)
 
 
 def verdict(value: Any) -> tuple[str | None, Issue]:
     """Read the DX office's feasibility verdict."""
-    if is_blank(value):
-        return None, None
-    return _verdict_text(value if type(value) is str else cell_text(value))
+    return _read_text_cell(value, _verdict_text)
 
 
 _BLOCKER_TABLES = _WORDS["blockers"]
-BLOCKERS = tuple(_BLOCKER_TABLES["names"])
+BLOCKERS = tuple(Blocker)
 BLOCKER_CODES: dict[str, str | None] = _BLOCKER_TABLES["codes"]
 _BLOCKER_WORDS = _pairs(_BLOCKER_TABLES["contains"])
 BLOCKER_CHOICES: str = _BLOCKER_TABLES["choices"]

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, ClassVar
 from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from importers.schema import OnlineStatus, Verdict
+
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
@@ -22,24 +24,6 @@ class Role(enum.StrEnum):
     dx_office = "dx_office"
     division = "division"
     viewer = "viewer"
-
-
-class Verdict(enum.StrEnum):
-    """The DX office's judgement whether a procedure can go online."""
-
-    feasible = "feasible"
-    infeasible = "infeasible"
-    undecided = "undecided"
-
-
-class OnlineStatus(enum.StrEnum):
-    """Current online status, aligned with the national codes 1–5."""
-
-    done = "done"  # 1 実施済
-    not_done = "not_done"  # 2 未実施
-    excluded = "excluded"  # 3 適用除外
-    other = "other"  # 4 その他
-    partial = "partial"  # 5 一部実施済
 
 
 class Lifecycle(enum.StrEnum):

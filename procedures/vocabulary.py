@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-VERDICTS = {
-    "feasible": _l("Feasible"),
-    "infeasible": _l("Not feasible"),
-    "undecided": _l("Undecided"),
-}
-ONLINE_STATUSES = {
-    "done": _l("Online"),
-    "not_done": _l("Not online"),
-    "excluded": _l("Exempt"),
-    "other": _l("Other"),
-    "partial": _l("Partly online"),
-}
+from importers.schema import Blocker, Kind, OnlineStatus, Verdict
+
+
+def labelled(codes: type[enum.StrEnum], labels: dict[Any, Any]) -> dict[str, Any]:
+    """Return the labels of a code set; refuse, at start-up, a code left without a label."""
+    # The codes are written once, in importers/schema.py; a label for a code that is not
+    # there is refused too, so the two cannot drift apart.
+    missing = set(codes) - set(labels)
+    extra = set(labels) - set(codes)
+    if missing or extra:
+        raise ValueError(f"labels of {codes.__name__}: missing {missing}, not codes {extra}")
+    return labels
+
+
+VERDICTS = labelled(
+    Verdict,
+    {
+        Verdict.feasible: _l("Feasible"),
+        Verdict.infeasible: _l("Not feasible"),
+        Verdict.undecided: _l("Undecided"),
+    },
+)
+ONLINE_STATUSES = labelled(
+    OnlineStatus,
+    {
+        OnlineStatus.done: _l("Online"),
+        OnlineStatus.not_done: _l("Not online"),
+        OnlineStatus.excluded: _l("Exempt"),
+        OnlineStatus.other: _l("Other"),
+        OnlineStatus.partial: _l("Partly online"),
+    },
+)
 #: The channel codes the app knows; any other channel is free text and shown as written.
 CHANNELS = {
     "pittari": _l("My Number Portal (Pittari Service)"),
@@ -28,26 +49,32 @@ CHANNELS = {
     "private": _l("Private service"),
 }
 #: Aligned with the national reasons-not-online codes (docs/DOMAIN.md).
-BLOCKERS = {
-    "law_change": _l("Law change needed"),
-    "no_system": _l("No system"),
-    "paper_originals": _l("Original paper documents"),
-    "fee_payment": _l("Fee payment"),
-    "seal_signature": _l("Seal or signature"),
-    "identity_in_person": _l("In-person identity check"),
-    "by_nature": _l("Not online by nature"),
-    "cost_benefit": _l("Cost-benefit unclear"),
-    "other": _l("Other"),
-}
-KINDS = {
-    "application": _l("Application"),
-    "notification": _l("Notification"),
-    "certificate": _l("Certificate"),
-    "inspection": _l("Inspection"),
-    "reservation": _l("Reservation"),
-    "consultation": _l("Consultation"),
-    "other": _l("Other"),
-}
+BLOCKERS = labelled(
+    Blocker,
+    {
+        Blocker.law_change: _l("Law change needed"),
+        Blocker.no_system: _l("No system"),
+        Blocker.paper_originals: _l("Original paper documents"),
+        Blocker.fee_payment: _l("Fee payment"),
+        Blocker.seal_signature: _l("Seal or signature"),
+        Blocker.identity_in_person: _l("In-person identity check"),
+        Blocker.by_nature: _l("Not online by nature"),
+        Blocker.cost_benefit: _l("Cost-benefit unclear"),
+        Blocker.other: _l("Other"),
+    },
+)
+KINDS = labelled(
+    Kind,
+    {
+        Kind.application: _l("Application"),
+        Kind.notification: _l("Notification"),
+        Kind.certificate: _l("Certificate"),
+        Kind.inspection: _l("Inspection"),
+        Kind.reservation: _l("Reservation"),
+        Kind.consultation: _l("Consultation"),
+        Kind.other: _l("Other"),
+    },
+)
 ROLES = {
     "admin": _l("Administrator"),
     "dx_office": _l("DX office"),

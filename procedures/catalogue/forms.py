@@ -130,9 +130,3 @@ class ProcedureForm(TriageForm):
 
 class ConfirmBulkForm(FlaskForm):
     """Carries the CSRF token of the bulk-change forms; the fields are read from the request."""
-
-
-class VersionedActionForm(FlaskForm):
-    """A button on one procedure; `version` guards against acting on a changed procedure."""
-
-    version = HiddenField(validators=[DataRequired()])

@@ -25,12 +25,7 @@ from sqlmodel import Session, col
 
 from procedures.catalogue.exports import inventory_workbook
 from procedures.catalogue.extras import extra_attributes
-from procedures.catalogue.forms import (
-    ConfirmBulkForm,
-    ProcedureForm,
-    TriageForm,
-    VersionedActionForm,
-)
+from procedures.catalogue.forms import ConfirmBulkForm, ProcedureForm, TriageForm
 from procedures.catalogue.missing import Decision, NotMissing, missing_queue, resolve_missing
 from procedures.catalogue.procedures import (
     EditConflict,
@@ -48,6 +43,7 @@ from procedures.catalogue.triage import BulkChange, BulkError, apply_bulk, plan_
 from procedures.core import db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
+from procedures.core.forms import submitted_version
 from procedures.core.templating import FIELDS as FIELD_LABELS
 from procedures.models import Division, Procedure, Role
 from procedures.vocabulary import (
@@ -365,18 +361,13 @@ def resolve(procedure_id: int, decision: str):
     # Who may act comes first: a refused user learns nothing from form errors.
     if not current_user.can_edit_division(procedure.division_id):
         abort(403)
-    form = VersionedActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    assert form.version.data is not None  # DataRequired
-    if not form.version.data.isdigit():
-        abort(400)
+    expected_version = submitted_version()
     try:
         resolve_missing(
             session,
             procedure_id=procedure_id,
             decision=Decision(decision),
-            expected_version=int(form.version.data),
+            expected_version=expected_version,
             user_id=current_user.id,
         )
     except NotMissing:

@@ -1,15 +1,30 @@
-"""Commands of the installation: schema, backup and restore."""
+"""Commands of the installation (schema, backup and restore), and what all commands share."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 
 from procedures.core import db
+
+#: The option of a command that can print its result as one JSON object instead of text.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def echo_json_or_lines(result: Any, as_json: bool, lines: Iterable[str]) -> None:
+    """Print a command's result as one JSON object (--json), or else as its lines of text."""
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for line in lines:
+        click.echo(line)
 
 
 def init_app(app: Flask) -> None:

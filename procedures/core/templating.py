@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from importers.schema import Applicant
 from procedures.vocabulary import (
     BLOCKERS,
     CHANNELS,
@@ -19,11 +20,19 @@ from procedures.vocabulary import (
     VERDICTS,
     japanese_fiscal_year,
     label,
+    labelled,
     visit_label,
     yes_no,
 )
 
-APPLICANTS = {"residents": _l("Residents"), "businesses": _l("Businesses"), "both": _l("Both")}
+APPLICANTS = labelled(
+    Applicant,
+    {
+        Applicant.residents: _l("Residents"),
+        Applicant.businesses: _l("Businesses"),
+        Applicant.both: _l("Both"),
+    },
+)
 IDENTITY_CHECKS = {
     1: _l("Seal and seal certificate"),
     2: _l("Seal"),

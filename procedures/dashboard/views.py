@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from procedures.core import db
 from procedures.core.templating import fiscal_year
-from procedures.dashboard.charts import Bar, Group, Segment, bar_chart
+from procedures.dashboard.charts import WIDTH, Bar, Group, Segment, bar_chart
 from procedures.dashboard.figures import Dashboard, dashboard
 from procedures.dashboard.opendata import opendata_csv, opendata_json
 from procedures.priority.national_list import CATEGORIES
@@ -27,6 +27,21 @@ PAIR_WIDTH = 560
 
 def _percent(share: float | None) -> str:
     return "—" if share is None else f"{share:.1%}"
+
+
+def _chart_of_shares(
+    chart_id: str, title: str, groups: list[Group], sentences: list[str], width: int = WIDTH
+) -> Markup:
+    """Draw bars that are shares of a whole on full tracks, described by one sentence a group."""
+    return bar_chart(
+        chart_id=chart_id,
+        title=title,
+        groups=groups,
+        scale=1,
+        track=True,
+        desc="; ".join(sentences) + ".",
+        width=width,
+    )
 
 
 def funnel_chart(figures: Dashboard) -> Markup:
@@ -87,14 +102,8 @@ def shares_chart(figures: Dashboard) -> Markup:
                 volume=f"{row.known_volume:,}",
             )
         )
-    return bar_chart(
-        chart_id="chart-shares",
-        title=_("Share of annual applications that can be made online, by department"),
-        groups=groups,
-        scale=1,
-        track=True,
-        desc="; ".join(sentences) + ".",
-    )
+    title = _("Share of annual applications that can be made online, by department")
+    return _chart_of_shares("chart-shares", title, groups, sentences)
 
 
 def priority_chart(figures: Dashboard) -> Markup:
@@ -117,15 +126,8 @@ def priority_chart(figures: Dashboard) -> Markup:
                 online=row.online,
             )
         )
-    return bar_chart(
-        chart_id="chart-priority",
-        title=_("National priority list: matched and online"),
-        groups=groups,
-        scale=1,
-        track=True,
-        desc="; ".join(sentences) + ".",
-        width=PAIR_WIDTH,
-    )
+    title = _("National priority list: matched and online")
+    return _chart_of_shares("chart-priority", title, groups, sentences, width=PAIR_WIDTH)
 
 
 def _render(template: str):

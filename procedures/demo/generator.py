@@ -223,14 +223,21 @@ def _identity(spec: ProcedureSpec, seal: bool | None, rng: random.Random) -> int
     return 3
 
 
+def _checked_pinned(
+    pool: list[_Record], count: int, pinned: list[_Record] | None
+) -> tuple[list[_Record], set[int]]:
+    """Return the pinned records and their ids, once sure `count` of `pool` can include them."""
+    pinned = pinned or []
+    if len(pinned) > count or len(pool) < count:
+        raise ValueError(f"cannot pick {count} from {len(pool)} with {len(pinned)} pinned")
+    return pinned, {id(record) for record in pinned}
+
+
 def _pick(
     rng: random.Random, pool: list[_Record], count: int, pinned: list[_Record] | None = None
 ) -> list[_Record]:
     """Return `count` records: all pinned ones, then a uniform sample of the rest."""
-    pinned = pinned or []
-    if len(pinned) > count or len(pool) < count:
-        raise ValueError(f"cannot pick {count} from {len(pool)} with {len(pinned)} pinned")
-    chosen = {id(record) for record in pinned}
+    pinned, chosen = _checked_pinned(pool, count, pinned)
     rest = [record for record in pool if id(record) not in chosen]
     return pinned + rng.sample(rest, count - len(pinned))
 
@@ -239,10 +246,7 @@ def _weighted_pick(
     rng: random.Random, pool: list[_Record], count: int, pinned: list[_Record] | None = None
 ) -> list[_Record]:
     """Pick `count` records without replacement, likelier the larger their weight."""
-    pinned = pinned or []
-    if len(pinned) > count or len(pool) < count:
-        raise ValueError(f"cannot pick {count} from {len(pool)} with {len(pinned)} pinned")
-    chosen = {id(record) for record in pinned}
+    pinned, chosen = _checked_pinned(pool, count, pinned)
     # Efraimidis–Spirakis: the largest u ** (1 / w) are a weighted sample without replacement.
     keyed = sorted(
         (

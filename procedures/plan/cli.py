@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from procedures.core import db
+from procedures.core.cli import echo_json_or_lines, json_option
 
 
 @click.command("plan")
 @with_appcontext
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option
 def plan_command(as_json: bool) -> None:
     """Recompute the yearly plan and print it: fiscal year → ordered procedures with score."""
     from procedures.plan.exports import plan_rows
@@ -37,13 +39,15 @@ def plan_command(as_json: bool) -> None:
             ]
             for year in years
         }
-    if as_json:
-        click.echo(json.dumps(plan, ensure_ascii=False))
-        return
+    echo_json_or_lines(plan, as_json, _plan_lines(plan))
+
+
+def _plan_lines(plan: dict[str, list[dict[str, Any]]]) -> Iterator[str]:
+    """Yield the plan as text: each year's count, then its procedures in plan order."""
     for year, rows in plan.items():
-        click.echo(f"FY{year}: {len(rows)} procedures")
+        yield f"FY{year}: {len(rows)} procedures"
         for row in rows:
-            click.echo(
+            yield (
                 f"  {row['position']:>4}  {row['score']:>6.2f}  {row['code'] or '':<16} "
                 f"{row['name']}"
             )

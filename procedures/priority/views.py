@@ -6,10 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from procedures.catalogue.forms import VersionedActionForm
 from procedures.catalogue.procedures import EditConflict, get_procedure
 from procedures.core import db
 from procedures.core.auth import OFFICE_ROLES, roles_required
+from procedures.core.forms import submitted_version
 from procedures.models import Role
 from procedures.priority.forms import (
     ActionForm,
@@ -71,12 +71,7 @@ def refresh():
 def decide(match_id: int, decision: str):
     """Confirm a suggestion (sets the My Number Portal flag) or reject it (not suggested again)."""
     session = db.session()
-    form = VersionedActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    assert form.version.data is not None  # DataRequired
-    if not form.version.data.isdigit():
-        abort(400)
+    expected_version = submitted_version()
     procedure_id = match_procedure_id(session, match_id)
     if procedure_id is None:
         abort(404)
@@ -90,7 +85,7 @@ def decide(match_id: int, decision: str):
                 session,
                 match_id=match_id,
                 user_id=current_user.id,
-                expected_version=int(form.version.data),
+                expected_version=expected_version,
             )
         else:
             reject_match(session, match_id=match_id, user_id=current_user.id)

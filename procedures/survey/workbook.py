@@ -8,7 +8,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
@@ -238,63 +238,74 @@ def _list_formula(items: Iterable[str]) -> str:
     return '"' + ",".join(item.replace(",", " ").replace('"', "") for item in items) + '"'
 
 
+def _validation(
+    kind: Literal["list", "whole"],
+    formula: str,
+    *,
+    title: str,
+    error: str,
+    prompt: str,
+    operator: Literal["greaterThanOrEqual"] | None = None,
+    error_style: Literal["warning"] | None = None,
+) -> DataValidation:
+    """Return a data validation that allows a blank cell and shows its title and messages."""
+    # Excel calls a workbook corrupt when a title passes 32 characters or a message 255.
+    return DataValidation(
+        type=kind,
+        operator=operator,
+        formula1=formula,
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        errorStyle=error_style,
+        errorTitle=title[:32],
+        error=error[:225],
+        promptTitle=title[:32],
+        prompt=prompt[:255],
+    )
+
+
 def _add_validations(sheet: Worksheet, fiscal_year: int, language: str, last_row: int) -> None:
     def cells(source: str) -> str:
         letter = get_column_letter(COLUMNS.index(_column(source)) + 1)
         return f"{letter}{HEADER_ROW + 1}:{letter}{last_row}"
 
     yes, no = VISIT_WORDS[language]
-    visit = DataValidation(
-        type="list",
-        formula1=_list_formula([yes, no]),
-        allow_blank=True,
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorTitle=_("Visit required"),
+    visit = _validation(
+        "list",
+        _list_formula([yes, no]),
+        title=_("Visit required"),
         error=_("Choose %(yes)s or %(no)s from the list, or leave it blank.", yes=yes, no=no),
-        promptTitle=_("Visit required"),
         prompt=_("%(yes)s or %(no)s. Blank: not known.", yes=yes, no=no),
     )
-    volume = DataValidation(
-        type="whole",
+    volume = _validation(
+        "whole",
+        "0",
         operator="greaterThanOrEqual",
-        formula1="0",
-        allow_blank=True,
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorTitle=_("Annual volume"),
+        title=_("Annual volume"),
         error=_("Enter a whole number of 0 or more, or leave it blank when it is not known."),
-        promptTitle=_("Annual volume"),
         prompt=_(
             "Applications in %(era)s. Blank: not known (0 means none).",
             era=_fiscal_year_label(fiscal_year - 1, language),
         ),
     )
-    years = DataValidation(
-        type="list",
-        formula1=_list_formula(_fiscal_year_label(y, language) for y in _volume_years(fiscal_year)),
-        allow_blank=True,
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorTitle=_("Fiscal year of the volume"),
+    years = _validation(
+        "list",
+        _list_formula(_fiscal_year_label(y, language) for y in _volume_years(fiscal_year)),
+        title=_("Fiscal year of the volume"),
         error=_("Choose the fiscal year from the list."),
-        promptTitle=_("Fiscal year of the volume"),
         prompt=_("The fiscal year the annual volume counts."),
     )
     # A warning, not a stop: several blockers are typed into one cell, separated by 、.
-    blockers = DataValidation(
-        type="list",
-        formula1=_list_formula(str(text) for text in BLOCKERS.values()),
-        allow_blank=True,
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorStyle="warning",
-        errorTitle=_("Blockers"),
+    blockers = _validation(
+        "list",
+        _list_formula(str(text) for text in BLOCKERS.values()),
+        error_style="warning",
+        title=_("Blockers"),
         error=_(
             "Choose from the list. Several blockers: separate them with “%(separator)s”.",
             separator=BLOCKER_SEPARATORS[language].strip(),
         ),
-        promptTitle=_("Blockers"),
         prompt=_(
             "What keeps the procedure from going online. Several: separate them with "
             "“%(separator)s”.",
@@ -307,13 +318,6 @@ def _add_validations(sheet: Worksheet, fiscal_year: int, language: str, last_row
         (years, "volume_fiscal_year"),
         (blockers, "blockers"),
     ):
-        # Each of the four has its titles and messages, given above.
-        assert validation.errorTitle is not None and validation.promptTitle is not None
-        assert validation.error is not None and validation.prompt is not None
-        # Excel calls a workbook corrupt when a title passes 32 characters or a message 255.
-        validation.errorTitle = validation.errorTitle[:32]
-        validation.promptTitle = validation.promptTitle[:32]
-        validation.error, validation.prompt = validation.error[:225], validation.prompt[:255]
         validation.add(cells(source))
         sheet.add_data_validation(validation)
 

@@ -389,3 +389,10 @@ def test_split_values_keeps_commas_inside_national_labels():
         "Fax",
         "Provinces, Territories",
     )
+
+
+def test_a_word_table_meaning_a_code_the_schema_lacks_is_refused_when_loaded():
+    words = V.load_value_words()
+    words["online_status"]["labels"]["近日公開"] = "coming_soon"
+    with pytest.raises(ValueError, match="online_status.labels: not codes: \\['coming_soon'\\]"):
+        V.check_meanings(words)

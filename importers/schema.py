@@ -1,0 +1,95 @@
+"""The one list of fields and code sets that every layer reads: importer, database and pages.
+
+Codes are written here once. The words clerks write for each code are data
+(`importers/value_words.json`, checked against these sets when loaded); the labels shown to a
+person, in Japanese or English, are kept by the web layer (`procedures/vocabulary.py`), keyed
+by these codes and checked to cover each set.
+"""
+
+from __future__ import annotations
+
+import enum
+
+#: The fields of a procedure that an inventory may fill, in the order the importer reports them.
+FIELDS: tuple[str, ...] = (
+    "code",
+    "name",
+    "department",
+    "division",
+    "legal_basis",
+    "kind",
+    "applicant",
+    "life_events",
+    "annual_volume",
+    "volume_is_estimate",
+    "volume_fiscal_year",
+    "visit_required",
+    "visit_reason",
+    "fee_required",
+    "fee_payment",
+    "attachments",
+    "originals_required",
+    "seal_required",
+    "identity_check",
+    "mynaportal_eligible",
+    "online_status",
+    "channel",
+    "verdict",
+    "verdict_reason",
+    "blockers",
+    "target_fiscal_year",
+    "done_fiscal_year",
+    "notes",
+)
+
+
+class Verdict(enum.StrEnum):
+    """The DX office's judgement whether a procedure can go online."""
+
+    feasible = "feasible"
+    infeasible = "infeasible"
+    undecided = "undecided"
+
+
+class OnlineStatus(enum.StrEnum):
+    """Current online status, aligned with the national codes 1–5."""
+
+    done = "done"  # 1 実施済
+    not_done = "not_done"  # 2 未実施
+    excluded = "excluded"  # 3 適用除外
+    other = "other"  # 4 その他
+    partial = "partial"  # 5 一部実施済
+
+
+class Blocker(enum.StrEnum):
+    """Why a procedure is not online yet; the national reasons 1–7 map onto these."""
+
+    law_change = "law_change"
+    no_system = "no_system"
+    paper_originals = "paper_originals"
+    fee_payment = "fee_payment"
+    seal_signature = "seal_signature"
+    identity_in_person = "identity_in_person"
+    by_nature = "by_nature"
+    cost_benefit = "cost_benefit"
+    other = "other"
+
+
+class Kind(enum.StrEnum):
+    """The kind of procedure (national 手続類型, in finer words)."""
+
+    application = "application"
+    notification = "notification"
+    certificate = "certificate"
+    inspection = "inspection"
+    reservation = "reservation"
+    consultation = "consultation"
+    other = "other"
+
+
+class Applicant(enum.StrEnum):
+    """Who applies."""
+
+    residents = "residents"
+    businesses = "businesses"
+    both = "both"
