@@ -672,12 +672,15 @@ def _check_parsed(parsed) -> tuple[str, str]:
 
 
 def _classify_app(data: bytes, file_name: str, session_factory) -> tuple[str, str]:
+    from procedures.imports.preview import ReadOptions
     from procedures.imports.service import import_file
 
     with session_factory() as session:
         # import_file = analyse_file, then the writes; rolled back so every input meets the
         # same empty database (and so the same bytes are never "already imported")
-        outcome = import_file(session, content=data, file_name=file_name, division_name="市民課")
+        outcome = import_file(
+            session, content=data, file_name=file_name, options=ReadOptions(division_name="市民課")
+        )
         session.rollback()
     if outcome.refused is not None:
         outcome.refused.message_in("ja")

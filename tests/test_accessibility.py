@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from sqlmodel import select
 
 from procedures.imports.apply import store_batch
-from procedures.imports.preview import analyse_file
+from procedures.imports.preview import ReadOptions, analyse_file
 from procedures.imports.service import import_file
 from procedures.models import (
     MatchStatus,
@@ -145,8 +145,9 @@ def city(db_session) -> dict[str, int]:
             ["住民基本台帳の一部の写しの閲覧申請", "約120", "要", "住民基本台帳法第11条"],
         ]
     )
+    citizens = ReadOptions(division_name="市民課")
     committed = import_file(
-        session, content=first, file_name="市民課_手続一覧.xlsx", division_name="市民課"
+        session, content=first, file_name="市民課_手続一覧.xlsx", options=citizens
     )
     # The same sheet without the inspection request: it becomes missing.
     second = inventory(
@@ -155,11 +156,11 @@ def city(db_session) -> dict[str, int]:
             ["転入届", "3,100", "要", "住民基本台帳法第22条"],
         ]
     )
-    import_file(session, content=second, file_name="市民課_手続一覧_2.xlsx", division_name="市民課")
+    import_file(session, content=second, file_name="市民課_手続一覧_2.xlsx", options=citizens)
     # A third file, uploaded but not confirmed: the preview page with its mapping form.
     third = inventory([["印鑑登録証明書の交付申請", "25,000", "不要", "市印鑑条例"]])
     outcome, _plan = analyse_file(
-        session, content=third, file_name="市民課_追加.xlsx", division_name="市民課"
+        session, content=third, file_name="市民課_追加.xlsx", options=citizens
     )
     previewed = store_batch(
         session,

@@ -43,7 +43,7 @@ from procedures.catalogue.triage import BulkChange, BulkError, apply_bulk, plan_
 from procedures.core import db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
-from procedures.core.forms import submitted_version
+from procedures.core.forms import refuse_stale_action, submitted_version
 from procedures.core.templating import FIELDS as FIELD_LABELS
 from procedures.models import Division, Procedure, Role
 from procedures.vocabulary import (
@@ -371,15 +371,11 @@ def resolve(procedure_id: int, decision: str):
             user_id=current_user.id,
         )
     except NotMissing:
-        session.rollback()
-        flash(
-            _(
-                "%(name)s changed since this page was shown; nothing was saved.",
-                name=procedure.name,
-            ),
-            "error",
+        return refuse_stale_action(
+            procedure,
+            _l("%(name)s changed since this page was shown; nothing was saved."),
+            url_for("catalogue.missing"),
         )
-        return redirect(url_for("catalogue.missing"))
     db.commit()
     if decision == "retire":
         flash(

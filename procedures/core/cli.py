@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,15 @@ from procedures.core import db
 
 #: The option of a command that can print its result as one JSON object instead of text.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def json_command(name: str) -> Callable[[Callable[[bool], None]], click.Command]:
+    """Declare a command that runs in an app context and takes --json (as `as_json`)."""
+
+    def declare(function: Callable[[bool], None]) -> click.Command:
+        return click.command(name)(with_appcontext(json_option(function)))
+
+    return declare
 
 
 def echo_json_or_lines(result: Any, as_json: bool, lines: Iterable[str]) -> None:

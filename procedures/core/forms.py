@@ -1,17 +1,22 @@
-"""Form helpers shared by every area."""
+"""Form helpers shared by every area, and the answer to a versioned action that came too late."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from flask import abort
+from flask import abort, flash, redirect
+from flask_babel import LazyString
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 from wtforms import HiddenField
 
 # New in WTForms 3.3; the types-WTForms stubs (3.2) do not have it yet.
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired
+
+from procedures.core import db
+from procedures.models import Procedure
 
 
 def as_choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -35,3 +40,14 @@ def submitted_version() -> int:
     if not form.version.data.isdecimal():
         abort(400)
     return int(form.version.data)
+
+
+def refuse_stale_action(procedure: Procedure, message: LazyString, back_to: str) -> Response:
+    """Undo an action on a procedure that changed since the page was shown; say so, go back.
+
+    `message` names the procedure as %(name)s: the name is read after the rollback, as the
+    procedure now stands.
+    """
+    db.session().rollback()
+    flash(message % {"name": procedure.name}, "error")
+    return redirect(back_to)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import click
-from flask.cli import with_appcontext
-
 from procedures.core import db
-from procedures.core.cli import echo_json_or_lines, json_option
+from procedures.core.cli import echo_json_or_lines, json_command
 
 
-@click.command("summary")
-@with_appcontext
-@json_option
+@json_command("summary")
 def summary_command(as_json: bool) -> None:
     """Print the funnel: procedures, visits, feasibility, plan and done per year."""
     from procedures.dashboard.summary import funnel

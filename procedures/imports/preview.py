@@ -203,15 +203,25 @@ def find_committed_batch(session: Session, sha256: str) -> int | None:
     ).scalar()
 
 
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How a file is read and which procedures it is compared with."""
+
+    #: The division of the rows that name none; its saved mappings apply.
+    division_name: str | None = None
+    #: A division user's import: rows of any other division are refused.
+    only_division: str | None = None
+    #: Header → field; None applies the mapping saved for the same headers, if any.
+    mapping: dict[str, str | None] | None = None
+    limits: ReadLimits | None = None
+
+
 def analyse_file(
     session: Session,
     *,
     content: bytes,
     file_name: str,
-    division_name: str | None = None,
-    only_division: str | None = None,
-    mapping: dict[str, str | None] | None = None,
-    limits: ReadLimits | None = None,
+    options: ReadOptions | None = None,
     on_parsed: Callable[[int], None] | None = None,
 ) -> tuple[ImportOutcome, _Plan | None]:
     """Parse a file and compare it with the database, writing nothing.
@@ -222,38 +232,24 @@ def analyse_file(
     """
     outcome = ImportOutcome(file_name=file_name, sha256=sha256_of(content))
     outcome.duplicate_of = find_committed_batch(session, outcome.sha256)
-    limits = limits or ReadLimits()
     with paused_gc():
-        return _parse_and_compare(
-            session,
-            outcome,
-            content=content,
-            division_name=division_name,
-            only_division=only_division,
-            mapping=mapping,
-            limits=limits,
-            on_parsed=on_parsed,
-        )
+        return _parse_and_compare(session, outcome, content, options or ReadOptions(), on_parsed)
 
 
 def _parse_and_compare(
     session: Session,
     outcome: ImportOutcome,
-    *,
     content: bytes,
-    division_name: str | None,
-    only_division: str | None,
-    mapping: dict[str, str | None] | None,
-    limits: ReadLimits,
+    options: ReadOptions,
     on_parsed: Callable[[int], None] | None,
 ) -> tuple[ImportOutcome, _Plan | None]:
-    file_name = outcome.file_name
+    file_name, limits = outcome.file_name, options.limits or ReadLimits()
     try:
-        parsed = parse_inventory(content, file_name, mapping=mapping, limits=limits)
-        if mapping is None:
+        parsed = parse_inventory(content, file_name, mapping=options.mapping, limits=limits)
+        if options.mapping is None:
             saved = find_saved_mapping(
                 session,
-                division_name=division_name,
+                division_name=options.division_name,
                 signatures=[sheet.header_signature for sheet in parsed.sheets],
             )
             if saved:
@@ -266,7 +262,11 @@ def _parse_and_compare(
     if on_parsed is not None:
         on_parsed(outcome.rows)
     plan = compare_rows(
-        session, parsed.rows(), outcome, division_name=division_name, only=only_division
+        session,
+        parsed.rows(),
+        outcome,
+        division_name=options.division_name,
+        only=options.only_division,
     )
     return outcome, plan
 

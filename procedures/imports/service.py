@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session
 
 from importers.inventory import ReadLimits
 from procedures.imports.apply import apply_plan, plan_size, store_batch
 from procedures.imports.mappings import batch_mapping, save_mappings
-from procedures.imports.preview import ImportOutcome, analyse_file
+from procedures.imports.preview import ImportOutcome, ReadOptions, analyse_file
 from procedures.imports.report import preview_report
 from procedures.models import Division, ImportBatch, Role, User
 from procedures.survey import returns as survey_returns
@@ -32,6 +31,8 @@ class Upload:
     file_name: str
     division_name: str | None = None
     user_id: int | None = None
+    #: Caps on reading it, such as the upload page's size limit; None: the importer's own.
+    limits: ReadLimits | None = None
 
 
 @dataclass
@@ -49,7 +50,6 @@ def preview_upload(
     *,
     city: str,
     own_division: Division | None = None,
-    limits: ReadLimits | None = None,
 ) -> Previewed:
     """Compare an uploaded file with the inventory and keep it, with its preview, as a batch.
 
@@ -58,18 +58,16 @@ def preview_upload(
     """
     own_id = own_division.id if own_division else None
     returned = survey_returns.recognise(
-        session, upload.content, city=city, own_division_id=own_id, limits=limits
+        session, upload.content, city=city, own_division_id=own_id, limits=upload.limits
     )
     division_name = returned.division_name if returned else upload.division_name
-    outcome = _analyse(
-        session,
-        content=upload.content,
-        file_name=upload.file_name,
+    options = ReadOptions(
         division_name=division_name,
         only_division=own_division.name if own_division else None,
         mapping=returned.mapping if returned else None,
-        limits=limits,
+        limits=upload.limits,
     )
+    outcome = _analyse(session, content=upload.content, file_name=upload.file_name, options=options)
     if outcome.refused is not None or outcome.duplicate_of is not None:
         return Previewed(outcome, returned, None)
     batch = store_batch(
@@ -91,10 +89,7 @@ def refresh_preview(session: Session, *, batch: ImportBatch) -> ImportOutcome:
         session,
         content=batch.content,
         file_name=batch.file_name,
-        division_name=_division_name(session, batch),
-        only_division=_only_division(session, batch),
-        mapping=batch_mapping(batch),
-        limits=None,
+        options=_batch_options(session, batch),
     )
     report = json.loads(batch.report or "{}")
     report["sheets"], report["preview"] = outcome.sheets, preview_report(outcome)
@@ -116,17 +111,21 @@ def import_now(
 
     Raises SurveyRefused when the file is a survey workbook that cannot be taken back.
     """
-    returned = survey_returns.recognise(session, upload.content, city=city)
+    returned = survey_returns.recognise(session, upload.content, city=city, limits=upload.limits)
+    options = ReadOptions(
+        division_name=returned.division_name if returned else upload.division_name,
+        # A survey workbook is read with its own columns, without a mapping step.
+        mapping=returned.mapping if returned else None,
+        limits=upload.limits,
+    )
     outcome = import_file(
         session,
         content=upload.content,
         file_name=upload.file_name,
-        division_name=returned.division_name if returned else upload.division_name,
+        options=options,
         user_id=upload.user_id,
         dry_run=dry_run,
         progress=progress,
-        # A survey workbook is read with its own columns, without a mapping step.
-        mapping=returned.mapping if returned else None,
     )
     _record_answer(session, outcome, upload.user_id)
     return outcome
@@ -145,9 +144,11 @@ def commit_previewed(
     return outcome
 
 
-def _analyse(session: Session, *, content: bytes, **options: Any) -> ImportOutcome:
+def _analyse(
+    session: Session, *, content: bytes, file_name: str, options: ReadOptions
+) -> ImportOutcome:
     """Parse and compare, leaving out the survey instructions sheet's 'no procedures' warning."""
-    outcome, _plan = analyse_file(session, content=content, **options)
+    outcome, _plan = analyse_file(session, content=content, file_name=file_name, options=options)
     outcome.warnings = survey_returns.without_instruction_warnings(content, outcome.warnings)
     return outcome
 
@@ -170,32 +171,31 @@ def _only_division(session: Session, batch: ImportBatch) -> str | None:
     return _division_name(session, batch) if user and user.role == Role.division else None
 
 
+def _batch_options(session: Session, batch: ImportBatch) -> ReadOptions:
+    """A stored batch is read again as it was previewed: same division, reach and mapping."""
+    return ReadOptions(
+        division_name=_division_name(session, batch),
+        only_division=_only_division(session, batch),
+        mapping=batch_mapping(batch),
+    )
+
+
 def import_file(
     session: Session,
     *,
     content: bytes,
     file_name: str,
-    division_name: str | None = None,
-    only_division: str | None = None,
+    options: ReadOptions | None = None,
     user_id: int | None = None,
     dry_run: bool = False,
-    limits: ReadLimits | None = None,
     progress: Callable[[int, int], None] | None = None,
-    mapping: dict[str, str | None] | None = None,
 ) -> ImportOutcome:
     """Import a file in the caller's transaction; with dry_run, only report what would change.
 
     `progress(written, total)` is called as batches of procedures are written.
     """
-    outcome, plan = analyse_file(
-        session,
-        content=content,
-        file_name=file_name,
-        division_name=division_name,
-        only_division=only_division,
-        mapping=mapping,
-        limits=limits,
-    )
+    options = options or ReadOptions()
+    outcome, plan = analyse_file(session, content=content, file_name=file_name, options=options)
     if plan is None or outcome.duplicate_of is not None or dry_run:
         return outcome
     batch = store_batch(
@@ -203,7 +203,7 @@ def import_file(
         content=content,
         outcome=outcome,
         user_id=user_id,
-        division_name=division_name,
+        division_name=options.division_name,
         status="committed",
     )
     total, written = plan_size(plan), 0
@@ -240,15 +240,12 @@ def commit_batch(
         raise LookupError(batch_id)
     report = progress or (lambda _phase, _done, _total: None)
     report("read", 0, batch.rows)
-    division_name = _division_name(session, batch)
-    only = _only_division(session, batch)
+    options = _batch_options(session, batch)
     outcome, plan = analyse_file(
         session,
         content=batch.content,
         file_name=batch.file_name,
-        division_name=division_name,
-        only_division=only,
-        mapping=batch_mapping(batch),
+        options=options,
         on_parsed=lambda rows: report("compare", rows, rows),
     )
     if plan is None or outcome.duplicate_of is not None:
@@ -262,7 +259,7 @@ def commit_batch(
         report("write", written, total)
 
     apply_plan(session, plan, batch_id=batch.id, user_id=user_id, progress=advance)
-    save_mappings(session, outcome=outcome, division_name=division_name, user_id=user_id)
+    save_mappings(session, outcome=outcome, division_name=options.division_name, user_id=user_id)
     batch.status = "committed"
     batch.created, batch.updated = outcome.created, outcome.updated
     batch.unchanged, batch.missing = outcome.unchanged, outcome.missing

@@ -11,12 +11,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from procedures.core import db
-from procedures.core.cli import echo_json_or_lines, json_option
+from procedures.core.cli import echo_json_or_lines, json_command
 
 
-@click.command("plan")
-@with_appcontext
-@json_option
+@json_command("plan")
 def plan_command(as_json: bool) -> None:
     """Recompute the yearly plan and print it: fiscal year → ordered procedures with score."""
     from procedures.plan.exports import plan_rows

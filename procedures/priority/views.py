@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from procedures.catalogue.procedures import EditConflict, get_procedure
 from procedures.core import db
 from procedures.core.auth import OFFICE_ROLES, roles_required
-from procedures.core.forms import submitted_version
+from procedures.core.forms import refuse_stale_action, submitted_version
 from procedures.models import Role
 from procedures.priority.forms import (
     ActionForm,
@@ -90,16 +91,14 @@ def decide(match_id: int, decision: str):
         else:
             reject_match(session, match_id=match_id, user_id=current_user.id)
     except (EditConflict, MatchStateError):
-        session.rollback()
-        flash(
-            _(
+        return refuse_stale_action(
+            procedure,
+            _l(
                 "%(name)s changed since this page was shown; nothing was saved. "
-                "Check it and decide again.",
-                name=procedure.name,
+                "Check it and decide again."
             ),
-            "error",
+            url_for("priority.index"),
         )
-        return redirect(url_for("priority.index"))
     db.commit()
     if decision == "confirm":
         flash(_("Confirmed: %(name)s is on the national list.", name=procedure.name), "success")

@@ -7,6 +7,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -104,6 +105,29 @@ def _divisions(session: Session, division_ids: list[int] | None = None) -> list[
     return list(session.execute(query))
 
 
+@dataclass(frozen=True, slots=True)
+class SurveyedDivision:
+    """A division as its workbook shows it: its id, its names, its active procedures."""
+
+    division_id: int
+    division: str
+    department: str
+    #: The active procedures' survey columns, in code order.
+    rows: list[dict[str, Any]]
+
+
+def _surveyed_divisions(
+    session: Session, division_ids: list[int] | None = None
+) -> list[SurveyedDivision]:
+    """Return the divisions (all, or these) with their procedures, in department order."""
+    divisions = _divisions(session, division_ids)
+    rows = _procedure_rows(session, [ident for ident, _name, _dept in divisions])
+    return [
+        SurveyedDivision(ident, division, department, rows[ident])
+        for ident, division, department in divisions
+    ]
+
+
 class _Labels:
     """The words written into the cells, looked up once per workbook rather than per cell."""
 
@@ -144,13 +168,10 @@ def _named_styles(workbook: Workbook) -> None:
 
 
 def survey_workbook(
+    surveyed: SurveyedDivision,
     *,
     fiscal_year: int,
     city: str,
-    division_id: int,
-    division: str,
-    department: str,
-    rows: list[dict[str, Any]],
     language: str,
     today: date | None = None,
 ) -> bytes:
@@ -159,6 +180,7 @@ def survey_workbook(
     Its sheet texts come from the translation catalogue of the caller's locale; `language`
     decides the answer words the validation lists offer.
     """
+    division, department, rows = surveyed.division, surveyed.department, surveyed.rows
     title = _(
         "%(city)s: survey of procedures for online conversion, %(era)s (FY%(year)d)",
         city=city,
@@ -219,7 +241,7 @@ def survey_workbook(
     print_on_a4(sheet, header_row=HEADER_ROW)
     _instructions_sheet(workbook, fiscal_year=fiscal_year, title=title, language=language)
     workbook.security = WorkbookProtection(lockStructure=True)
-    _mark(workbook, fiscal_year=fiscal_year, division_id=division_id, city=city)
+    _mark(workbook, fiscal_year=fiscal_year, division_id=surveyed.division_id, city=city)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -249,20 +271,14 @@ def _validation(
     error_style: Literal["warning"] | None = None,
 ) -> DataValidation:
     """Return a data validation that allows a blank cell and shows its title and messages."""
-    # Excel calls a workbook corrupt when a title passes 32 characters or a message 255.
-    return DataValidation(
-        type=kind,
-        operator=operator,
-        formula1=formula,
-        allow_blank=True,
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorStyle=error_style,
-        errorTitle=title[:32],
-        error=error[:225],
-        promptTitle=title[:32],
-        prompt=prompt[:255],
+    validation = DataValidation(
+        type=kind, operator=operator, formula1=formula, errorStyle=error_style
     )
+    validation.allowBlank = validation.showErrorMessage = validation.showInputMessage = True
+    # Excel calls a workbook corrupt when a title passes 32 characters or a message 255.
+    validation.errorTitle = validation.promptTitle = title[:32]
+    validation.error, validation.prompt = error[:225], prompt[:255]
+    return validation
 
 
 def _add_validations(sheet: Worksheet, fiscal_year: int, language: str, last_row: int) -> None:
@@ -391,22 +407,13 @@ def division_survey(
     language: str,
 ) -> tuple[str, bytes]:
     """Generate one division's workbook, record it as sent, and return (file name, bytes)."""
-    divisions = _divisions(session, [division_id])
-    if not divisions:
+    found = _surveyed_divisions(session, [division_id])
+    if not found:
         raise LookupError(division_id)
-    ident, division, department = divisions[0]
-    rows = _procedure_rows(session, [ident])[ident]
-    content = survey_workbook(
-        fiscal_year=fiscal_year,
-        city=city,
-        division_id=ident,
-        division=division,
-        department=department,
-        rows=rows,
-        language=language,
-    )
-    record_generated(session, fiscal_year=fiscal_year, division_ids=[ident], user_id=user_id)
-    return survey_file_name(fiscal_year, division), content
+    surveyed = found[0]
+    content = survey_workbook(surveyed, fiscal_year=fiscal_year, city=city, language=language)
+    record_generated(session, fiscal_year=fiscal_year, division_ids=[division_id], user_id=user_id)
+    return survey_file_name(fiscal_year, surveyed.division), content
 
 
 def all_surveys_zip(
@@ -416,27 +423,19 @@ def all_surveys_zip(
 
     Divisions without an active procedure get no workbook: there is nothing to ask them.
     """
-    divisions = _divisions(session)
-    rows = _procedure_rows(session, [ident for ident, _name, _dept in divisions])
     buffer = io.BytesIO()
     written: list[int] = []
     # The workbooks are zip files already: storing them again is as small and much faster.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for ident, division, department in divisions:
-            if not rows[ident]:
+        for surveyed in _surveyed_divisions(session):
+            if not surveyed.rows:
                 continue
             content = survey_workbook(
-                fiscal_year=fiscal_year,
-                city=city,
-                division_id=ident,
-                division=division,
-                department=department,
-                rows=rows[ident],
-                language=language,
+                surveyed, fiscal_year=fiscal_year, city=city, language=language
             )
-            name = f"{len(written) + 1:03d}_{_safe(department)}_{_safe(division)}.xlsx"
-            archive.writestr(name, content)
-            written.append(ident)
+            department, division = _safe(surveyed.department), _safe(surveyed.division)
+            archive.writestr(f"{len(written) + 1:03d}_{department}_{division}.xlsx", content)
+            written.append(surveyed.division_id)
     record_generated(session, fiscal_year=fiscal_year, division_ids=written, user_id=user_id)
     survey, everyone = _("Survey"), _("all divisions")
     file_name = f"{survey}_{japanese_fiscal_year(fiscal_year)}_{everyone}.zip"
