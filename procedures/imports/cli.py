@@ -14,10 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from procedures.core import db
-from procedures.imports.preview import ImportChanged
-from procedures.imports.service import Upload, import_now
 from procedures.models import User
-from procedures.survey.returns import SurveyRefused
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -34,6 +31,12 @@ def import_inventory_command(
     path: Path, division_name: str | None, dry_run: bool, as_json: bool, login: str | None
 ) -> None:
     """Import an inventory file; exit 1 with the reason when the file is refused."""
+    # Loaded when first used (the import pipeline loads the importers package): keeps the
+    # CLI's start-up close to the bare framework.
+    from procedures.imports.preview import ImportChanged
+    from procedures.imports.service import Upload, import_now
+    from procedures.survey.returns import SurveyRefused
+
     content = path.read_bytes()
     # A progress bar only for a person at a terminal: never in JSON output or in a pipe.
     bar = TerminalProgress() if not as_json and sys.stderr.isatty() else None

@@ -21,26 +21,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import col
 
-from importers.inventory import FIELDS, ReadLimits
-from importers.readers import release_free_memory
 from procedures.catalogue.procedures import list_divisions
 from procedures.core import db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.forms import as_choices
 from procedures.core.i18n import problem_text
-from procedures.imports import jobs as import_jobs
 from procedures.imports import progress
 from procedures.imports.forms import ConfirmForm, MappingForm, UploadForm
-from procedures.imports.preview import ImportChanged
-from procedures.imports.report import stored_preview
-from procedures.imports.service import (
-    Upload,
-    commit_previewed,
-    preview_upload,
-    refresh_preview,
-)
 from procedures.models import Division, ImportBatch, Role
-from procedures.survey.returns import SurveyRefused, recognised_messages
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -55,6 +43,8 @@ def _give_back_memory(_exc: BaseException | None) -> None:
     # A request that read a whole inventory freed it by now; without a trim glibc keeps that
     # memory, and each worker would stay as large as the largest file it ever read.
     if g.pop("read_a_file", False):
+        from importers.readers import release_free_memory  # loaded by the request's reading
+
         release_free_memory()
 
 
@@ -70,6 +60,12 @@ def _own_division_name() -> str | None:
 @roles_required(*UPLOAD_ROLES)
 def upload():
     """Take a file, check it, keep it as a previewed batch and show what it would change."""
+    # Loaded when first used (the import pipeline loads the importers package): keeps the
+    # CLI's start-up close to the bare framework.
+    from importers.inventory import ReadLimits
+    from procedures.imports.service import Upload, preview_upload
+    from procedures.survey.returns import SurveyRefused, recognised_messages
+
     session = db.session()
     form = UploadForm()
     own = _own_division_name()
@@ -90,10 +86,9 @@ def upload():
     try:
         previewed = preview_upload(
             session,
-            Upload(content, file_name, division_name, current_user.id),
+            Upload(content, file_name, division_name, current_user.id, limits),
             city=current_app.config["CITY_NAME"],
             own_division=session.get(Division, current_user.division_id) if own else None,
-            limits=limits,
         )
     except SurveyRefused as refusal:
         flash(str(refusal), "error")
@@ -125,6 +120,12 @@ def _batch_or_404(batch_id: int) -> ImportBatch:
 @roles_required(*UPLOAD_ROLES)
 def show(batch_id: int):
     """Show a previewed batch's changes (computed afresh) or a committed batch's result."""
+    # Loaded when first used (the import pipeline loads the importers package): keeps the
+    # CLI's start-up close to the bare framework.
+    from importers.inventory import FIELDS
+    from procedures.imports.report import stored_preview
+    from procedures.imports.service import refresh_preview
+
     session = db.session()
     batch = _batch_or_404(batch_id)
     if batch.status == "running":
@@ -152,6 +153,11 @@ def show(batch_id: int):
 @roles_required(*UPLOAD_ROLES)
 def change_mapping(batch_id: int):
     """Keep the person's column mapping for this batch and show the preview again."""
+    # Loaded when first used (the import pipeline loads the importers package): keeps the
+    # CLI's start-up close to the bare framework.
+    from importers.inventory import FIELDS
+    from procedures.imports.service import refresh_preview
+
     batch = _batch_or_404(batch_id)
     if batch.status != "previewed" or not MappingForm().validate_on_submit():
         abort(400)
@@ -209,6 +215,12 @@ def progress_json(batch_id: int):
 @roles_required(*UPLOAD_ROLES)
 def commit(batch_id: int):
     """Import a previewed batch; on any failure nothing is written."""
+    # Loaded when first used (the import pipeline loads the importers package): keeps the
+    # CLI's start-up close to the bare framework.
+    from procedures.imports import jobs as import_jobs
+    from procedures.imports.preview import ImportChanged
+    from procedures.imports.service import commit_previewed
+
     session = db.session()
     batch = _batch_or_404(batch_id)
     if not _may_commit(batch) or not ConfirmForm().validate_on_submit():
