@@ -305,3 +305,35 @@ def login(client, user: str, password: str = PASSWORD):
     """Sign in through the login form."""
     token = csrf_token(client, "/login")
     return client.post("/login", data={"login": user, "password": password, "csrf_token": token})
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _chromium_or_skip() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail("REQUIRE_BROWSER is set but Chromium is not installed")
+        pytest.skip("Debian's Chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def shared_chromium():
+    """One headless Chromium for the whole session: starting it costs a second or more."""
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -13,21 +12,13 @@ from openpyxl import Workbook, load_workbook
 from werkzeug.serving import make_server
 
 from procedures.models import Role
-from tests.conftest import PASSWORD, add_division, add_user
+from tests.conftest import CHROMIUM, PASSWORD, _chromium_or_skip, add_division, add_user  # noqa: F401
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = (
     Path(os.environ.get("SCREENSHOT_DIR", "")) if os.environ.get("SCREENSHOT_DIR") else None
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _chromium_or_skip() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail("REQUIRE_BROWSER is set but Chromium is not installed")
-        pytest.skip("Debian's Chromium is not installed (apt-get install chromium)")
 
 
 @pytest.fixture
@@ -41,29 +32,14 @@ def live_server(app):
 
 
 @pytest.fixture
-def browser_page():
-    _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}
-        )
-        page = context.new_page()
-        yield page
-        context.close()
-        browser.close()
+def browser_page(shared_chromium):
+    """A page in a fresh browser context: its own cookies, downloads and storage."""
+    context = shared_chromium.new_context(
+        accept_downloads=True, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 def shoot(page, name: str) -> None:
