@@ -10,15 +10,13 @@ cell cannot be read, an issue: ``(message code, extra params)`` for a warning.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, TypeVar
 
-from importers.schema import Applicant, Blocker, Kind, OnlineStatus, Verdict
+from importers.schema import Blocker
 from importers.text import (
     CACHE_SIZE,
     cell_text,
@@ -28,6 +26,7 @@ from importers.text import (
     split_values,
     squeeze,
 )
+from importers.value_words import keyed, load_value_words, pairs, squeezed
 
 Issue = tuple[str, dict[str, Any]] | None
 #: What a field's reader returns for a cell it can read.
@@ -63,57 +62,6 @@ def _named_value(
     return None, ("value_unknown", {"choices": choices})
 
 
-def _keys(table: dict[str, Any]) -> dict[str, Any]:
-    return {squeeze(k): v for k, v in table.items()}
-
-
-def _squeezed(words: list[str]) -> frozenset[str]:
-    return frozenset(squeeze(w) for w in words)
-
-
-def _pairs(rows: list[list[Any]]) -> tuple[tuple[Any, ...], ...]:
-    """Return [[word, value], ...] from JSON as the tuple of pairs searched in order."""
-    return tuple(tuple(row) for row in rows)
-
-
-VALUE_WORDS_FILE = Path(__file__).with_name("value_words.json")
-
-
-def load_value_words(path: Path = VALUE_WORDS_FILE) -> dict[str, Any]:
-    """Load the value word tables: field -> {"labels", "codes", "contains", ...} -> words."""
-    with path.open(encoding="utf-8") as fh:
-        words = json.load(fh)
-    words.pop("_comment", None)
-    check_meanings(words)
-    return words
-
-
-#: The code set each table's meanings must come from (None: the word means "no value").
-MEANINGS: dict[str, set[str | None]] = {
-    "kind": {*Kind, None},
-    "online_status": {*OnlineStatus, None},
-    "verdict": {*Verdict, None},
-    "blockers": {*Blocker, None},
-    # "nobody": a known applicant that is neither residents nor businesses (e.g. government)
-    "applicant": {*Applicant, "nobody", None},
-}
-
-
-def check_meanings(words: dict[str, Any]) -> None:
-    """Refuse word tables that give a word a meaning that is not a code of importers.schema."""
-    for table, allowed in MEANINGS.items():
-        for part in ("labels", "codes", "contains"):
-            entries = words[table].get(part)
-            if entries is None:
-                continue
-            meanings = (
-                entries.values() if isinstance(entries, dict) else [row[-1] for row in entries]
-            )
-            unknown = {str(meaning) for meaning in meanings if meaning not in allowed}
-            if unknown:
-                raise ValueError(f"value words {table}.{part}: not codes: {sorted(unknown)}")
-
-
 # Loaded once: the lookup tables below are built from it at import time, as the literals were.
 _WORDS: dict[str, Any] = load_value_words()
 
@@ -122,7 +70,7 @@ _WORDS: dict[str, Any] = load_value_words()
 # unknown / blank
 # ------------------------------------------------------------------------------------------
 
-UNKNOWN_WORDS = _squeezed(_WORDS["unknown"])
+UNKNOWN_WORDS = squeezed(_WORDS["unknown"])
 
 
 def is_blank(value: Any) -> bool:
@@ -159,7 +107,7 @@ def strip_brackets(text: str) -> str:
     return _BRACKETS.sub("", text)
 
 
-_ZERO_WORDS = _squeezed(_VOLUME_WORDS["zero"])
+_ZERO_WORDS = squeezed(_VOLUME_WORDS["zero"])
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -243,7 +191,7 @@ def _volume(value: Any) -> tuple[int | None, bool, Issue]:
 
 _YEAR_WORDS = _WORDS["year"]
 _ERAS: dict[str, int] = _YEAR_WORDS["eras"]  # era -> the Western year before its first year
-_YEAR_UNKNOWN = _squeezed(_YEAR_WORDS["unknown"])
+_YEAR_UNKNOWN = squeezed(_YEAR_WORDS["unknown"])
 # Matched inside the cell text without its whitespace, as written (not squeezed).
 _OPEN_WORDS = tuple(_YEAR_WORDS["open_ended"])
 # Longest first, so that an era written out is never read as a shorter era's letter.
@@ -348,7 +296,7 @@ _YES_NO_SUFFIXES = sorted(
     ((squeeze(w), _YES_NO[squeeze(w)]) for w in _YES_NO_WORDS["suffixes"]),
     key=lambda item: -len(item[0]),
 )
-_NEUTRAL = _squeezed(_YES_NO_WORDS["neutral"])
+_NEUTRAL = squeezed(_YES_NO_WORDS["neutral"])
 _SEPARATOR_AFTER_WORD = "(:;,、。/ -[【「0123456789"
 
 
@@ -425,9 +373,9 @@ def _read_yes_no_cell(
 # ------------------------------------------------------------------------------------------
 
 _KIND_WORDS = _WORDS["kind"]
-KIND_LABELS = _keys(_KIND_WORDS["labels"])
+KIND_LABELS = keyed(_KIND_WORDS["labels"])
 KIND_CODES: dict[str, str] = _KIND_WORDS["codes"]
-_KIND_CONTAINS = _pairs(_KIND_WORDS["contains"])
+_KIND_CONTAINS = pairs(_KIND_WORDS["contains"])
 KIND_CHOICES: str = _KIND_WORDS["choices"]
 
 
@@ -460,9 +408,9 @@ def _applicants(table: dict[str, str]) -> dict[str, Any]:
 
 
 _APPLICANT_WORDS = _WORDS["applicant"]
-APPLICANT_LABELS = _keys(_applicants(_APPLICANT_WORDS["labels"]))
+APPLICANT_LABELS = keyed(_applicants(_APPLICANT_WORDS["labels"]))
 APPLICANT_CODES = _applicants(_APPLICANT_WORDS["codes"])
-_APPLICANT_CONTAINS = _pairs(_APPLICANT_WORDS["contains"])
+_APPLICANT_CONTAINS = pairs(_APPLICANT_WORDS["contains"])
 APPLICANT_CHOICES: str = _APPLICANT_WORDS["choices"]
 
 
@@ -500,7 +448,7 @@ def applicant(value: Any) -> tuple[str | None, Issue]:
     return _read_text_cell(value, _applicant_text)
 
 
-_NO_EVENT = _squeezed(_WORDS["life_events"]["none"])
+_NO_EVENT = squeezed(_WORDS["life_events"]["none"])
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -516,8 +464,8 @@ def life_events(value: Any) -> tuple[list[str], Issue]:
 
 
 _ONLINE_WORDS = _WORDS["online_status"]
-_ONLINE_BLANK = _squeezed(_ONLINE_WORDS["blank"])
-ONLINE_LABELS = _keys(_ONLINE_WORDS["labels"])
+_ONLINE_BLANK = squeezed(_ONLINE_WORDS["blank"])
+ONLINE_LABELS = keyed(_ONLINE_WORDS["labels"])
 ONLINE_CODES: dict[str, str] = _ONLINE_WORDS["codes"]
 ONLINE_CHOICES: str = _ONLINE_WORDS["choices"]
 
@@ -555,7 +503,7 @@ def combine_online_steps(steps: list[str | None]) -> str | None:
 
 
 _IDENTITY_WORDS = _WORDS["identity_check"]
-IDENTITY_LABELS = _keys(_IDENTITY_WORDS["labels"])
+IDENTITY_LABELS = keyed(_IDENTITY_WORDS["labels"])
 IDENTITY_CODES: dict[str, int] = _IDENTITY_WORDS["codes"]
 IDENTITY_CHOICES: str = _IDENTITY_WORDS["choices"]
 # JSON keys are text; the identity code is a number everywhere else.
@@ -591,7 +539,7 @@ def identity_check(value: Any) -> tuple[int | None, Issue]:
     return _read_text_cell(value, _identity_text)
 
 
-_SEAL_WORDS = _keys(_WORDS["seal_required"]["words"])
+_SEAL_WORDS = keyed(_WORDS["seal_required"]["words"])
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -612,7 +560,7 @@ def seal_required(value: Any) -> tuple[bool | None, Issue]:
     return _read_yes_no_cell(value, _seal_text)
 
 
-ORIGINALS_LABELS = _keys(_WORDS["originals_required"]["labels"])
+ORIGINALS_LABELS = keyed(_WORDS["originals_required"]["labels"])
 ORIGINALS_CODES: dict[str, bool | None] = _WORDS["originals_required"]["codes"]
 
 
@@ -639,7 +587,7 @@ def originals_required(value: Any) -> tuple[bool | None, Issue]:
     return _read_yes_no_cell(value, _originals_text)
 
 
-_MYNAPORTAL_WORDS = _keys(_WORDS["mynaportal_eligible"]["words"])
+_MYNAPORTAL_WORDS = keyed(_WORDS["mynaportal_eligible"]["words"])
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -656,8 +604,8 @@ def mynaportal_eligible(value: Any) -> tuple[bool | None, Issue]:
 
 
 _VERDICT_WORDS = _WORDS["verdict"]
-_VERDICT_BLANK = _squeezed(_VERDICT_WORDS["blank"])
-VERDICT_LABELS = _keys(_VERDICT_WORDS["labels"])
+_VERDICT_BLANK = squeezed(_VERDICT_WORDS["blank"])
+VERDICT_LABELS = keyed(_VERDICT_WORDS["labels"])
 VERDICT_CHOICES: str = _VERDICT_WORDS["choices"]
 
 
@@ -677,7 +625,7 @@ def verdict(value: Any) -> tuple[str | None, Issue]:
 _BLOCKER_TABLES = _WORDS["blockers"]
 BLOCKERS = tuple(Blocker)
 BLOCKER_CODES: dict[str, str | None] = _BLOCKER_TABLES["codes"]
-_BLOCKER_WORDS = _pairs(_BLOCKER_TABLES["contains"])
+_BLOCKER_WORDS = pairs(_BLOCKER_TABLES["contains"])
 BLOCKER_CHOICES: str = _BLOCKER_TABLES["choices"]
 
 

@@ -8,6 +8,7 @@ import importer_fixtures as F
 import pytest
 
 from importers import text as T
+from importers import value_words
 from importers import values as V
 from importers.inventory import parse_inventory
 
@@ -392,7 +393,7 @@ def test_split_values_keeps_commas_inside_national_labels():
 
 
 def test_a_word_table_meaning_a_code_the_schema_lacks_is_refused_when_loaded():
-    words = V.load_value_words()
+    words = value_words.load_value_words()
     words["online_status"]["labels"]["近日公開"] = "coming_soon"
     with pytest.raises(ValueError, match="online_status.labels: not codes: \\['coming_soon'\\]"):
-        V.check_meanings(words)
+        value_words.check_meanings(words)
