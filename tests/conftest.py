@@ -85,8 +85,8 @@ class _SharedTemplateCode(BytecodeCache):
 _TEMPLATE_CODE = _SharedTemplateCode()
 
 
-def _create_app(database_url: str):
-    app = create_app(_app_config(database_url))
+def _create_app(database_url: str, overrides: dict | None = None):
+    app = create_app(_app_config(database_url) | (overrides or {}))
     app.jinja_env.bytecode_cache = _TEMPLATE_CODE
     return app
 
@@ -221,9 +221,15 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(request, database_url):
+def app_config() -> dict:
+    """Settings a test module adds to the test app's (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
+def app(request, database_url, app_config):
     if request.path.stem in REAL_MIGRATIONS:
-        app = _create_app(database_url)
+        app = _create_app(database_url, app_config)
         with app.app_context():
             upgrade_schema()
     else:
@@ -234,7 +240,7 @@ def app(request, database_url):
             )
         else:
             request.getfixturevalue("_sqlite_template").fill(database_url)
-        app = _create_app(database_url)
+        app = _create_app(database_url, app_config)
     yield app
     wait_for_imports(app)
     wait_for_checkpoints()

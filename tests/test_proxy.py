@@ -2,9 +2,6 @@
 
 import pytest
 
-from procedures import create_app
-from procedures.core.cli import upgrade_schema
-from procedures.imports.jobs import wait_for_imports
 from procedures.models import Role
 from tests.conftest import add_user, login
 
@@ -15,20 +12,8 @@ def trusted_proxies():
 
 
 @pytest.fixture
-def app(database_url, trusted_proxies):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": database_url,
-            "TRUSTED_PROXIES": trusted_proxies,
-        }
-    )
-    with app.app_context():
-        upgrade_schema()
-    yield app
-    wait_for_imports(app)
-    app.extensions["engine"].dispose()
+def app_config(trusted_proxies):
+    return {"TRUSTED_PROXIES": trusted_proxies}
 
 
 def client_behind_proxy(app, address: str):
