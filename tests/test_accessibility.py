@@ -328,6 +328,8 @@ class AxeRun:
             context = self.browser.new_context(
                 bypass_csp=True, viewport={"width": 1280, "height": 900}
             )
+            # axe-core is put into every page of the context as it loads, once per visitor.
+            context.add_init_script(path=str(AXE))
             page = context.new_page()
             if who:
                 sign_in(page, self.base, who)
@@ -357,7 +359,6 @@ class AxeRun:
             action(page)
             landed = page.url.removeprefix(self.base)
         assert page.evaluate("document.documentElement.lang") == lang
-        page.add_script_tag(path=str(AXE))
         result = page.evaluate(AXE_RUN)
         assert {"label", "color-contrast"} <= set(result["ran"])
         shown = visit.url if landed == visit.url else f"{visit.url} → {landed}"
