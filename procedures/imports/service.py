@@ -17,7 +17,7 @@ from importers.inventory import ReadLimits
 from procedures.imports.apply import apply_plan, plan_size, store_batch
 from procedures.imports.mappings import batch_mapping, save_mappings
 from procedures.imports.preview import ImportOutcome, ReadOptions, analyse_file
-from procedures.imports.report import preview_report
+from procedures.imports.report import batch_report
 from procedures.models import Division, ImportBatch, Role, User
 from procedures.survey import returns as survey_returns
 from procedures.survey.returns import SurveyFile
@@ -91,9 +91,7 @@ def refresh_preview(session: Session, *, batch: ImportBatch) -> ImportOutcome:
         file_name=batch.file_name,
         options=_batch_options(session, batch),
     )
-    report = json.loads(batch.report or "{}")
-    report["sheets"], report["preview"] = outcome.sheets, preview_report(outcome)
-    batch.report = json.dumps(report, ensure_ascii=False)
+    batch.report = batch_report(outcome)
     session.add(batch)
     session.flush()
     return outcome
