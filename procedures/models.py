@@ -112,6 +112,9 @@ class Procedure(SQLModel, table=True):
     #: headers in ExtraHeader (procedures.extras): written once there instead of in every row,
     #: they were two thirds of the national inventory's 46 MB of extra columns.
     extra: str | None = Field(default=None, sa_column=Column(Text))
+    #: What a division wrote in a field the tool did not understand, as JSON {field: text}:
+    #: the field holds unknown (or a person's decision) and the words are kept and shown.
+    raw_values: str | None = Field(default=None, sa_column=Column(Text))
     lifecycle: Lifecycle = Field(default=Lifecycle.active, sa_type=String(20))
     #: The import that created this procedure (NULL when created by hand).
     created_batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)
@@ -178,6 +181,16 @@ class ImportBatch(SQLModel, table=True):
     report: str | None = Field(default=None, sa_column=Column(Text))
     #: Column mapping chosen by a person on the preview page, as JSON {header: field|null}.
     mapping: str | None = Field(default=None, sa_column=Column(Text))
+    #: What a person decided on the preview page for values the tool did not understand,
+    #: as JSON {field: {value key: decision}} (importers.decisions).
+    value_map: str | None = Field(default=None, sa_column=Column(Text))
+    #: "whole": the file is its divisions' whole inventory (absent procedures become missing);
+    #: "only_these": it updates only the procedures in it. NULL until a person chose.
+    scope: str | None = Field(default=None, max_length=20)
+    #: What reverting this import needs, as JSON (procedures.imports.revert), once committed.
+    undo: str | None = Field(default=None, sa_column=Column(Text))
+    reverted_at: datetime | None = None
+    reverted_by: int | None = Field(default=None, foreign_key="user.id")
 
 
 class SavedMapping(SQLModel, table=True):
@@ -192,6 +205,8 @@ class SavedMapping(SQLModel, table=True):
     header_signature: str = Field(max_length=100, index=True)
     #: {header: field or null}, as the importer's `mapping` argument takes it.
     mapping: str = Field(sa_column=Column(Text, nullable=False))
+    #: Decisions on values the tool did not understand, {field: {value key: decision}}.
+    value_map: str | None = Field(default=None, sa_column=Column(Text))
     user_id: int | None = Field(default=None, foreign_key="user.id")
     updated_at: datetime = Field(default_factory=utcnow)
 
