@@ -33,11 +33,11 @@ def upgrade() -> None:
             sa.Column("scope", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True)
         )
         batch.add_column(sa.Column("undo", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("reverted_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("reverted_by", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            "fk_importbatch_reverted_by_user", "user", ["reverted_by"], ["id"]
+        batch.add_column(
+            sa.Column("reverted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
+        batch.add_column(sa.Column("reverted_by", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_importbatch_reverted_by_user", "user", ["reverted_by"], ["id"])
 
 
 def downgrade() -> None:
