@@ -39,6 +39,7 @@ def load_value_words(path: Path = VALUE_WORDS_FILE) -> dict[str, Any]:
         words = json.load(fh)
     words.pop("_comment", None)
     check_meanings(words)
+    check_word_lists(words)
     return words
 
 
@@ -66,3 +67,41 @@ def check_meanings(words: dict[str, Any]) -> None:
             unknown = {str(meaning) for meaning in meanings if meaning not in allowed}
             if unknown:
                 raise ValueError(f"value words {table}.{part}: not codes: {sorted(unknown)}")
+
+
+#: The plain word lists: (table, part), each a non-empty list of non-empty texts.
+WORD_LISTS = (
+    ("yes_no", "yes"),
+    ("yes_no", "no"),
+    ("yes_no", "suffixes"),
+    ("year", "joiners"),
+    ("fee", "free"),
+    ("fee", "paid"),
+    ("fee", "amount_words"),
+    ("fee", "currency_before"),
+    ("fee", "currency_after"),
+    ("seal_required", "abolished"),
+)
+
+
+def check_word_lists(words: dict[str, Any]) -> None:
+    """Refuse empty word lists and words that would mean yes and no at once."""
+    for table, part in WORD_LISTS:
+        entries = words[table][part]
+        if not entries or not all(isinstance(w, str) and squeeze(w) for w in entries):
+            raise ValueError(f"value words {table}.{part}: not a list of words")
+    yes_no = words["yes_no"]
+    _disjoint("yes_no yes/no", yes_no["yes"], yes_no["no"])
+    _disjoint("fee free/paid", words["fee"]["free"], words["fee"]["paid"])
+    seal_yes = [w for w, needed in words["seal_required"]["words"].items() if needed]
+    _disjoint("seal_required words/abolished", seal_yes, words["seal_required"]["abolished"])
+    stray = squeezed(yes_no["suffixes"]) - squeezed(yes_no["yes"]) - squeezed(yes_no["no"])
+    if stray:  # a suffix answers with the word's own meaning, so it must have one
+        raise ValueError(f"value words yes_no.suffixes: not yes or no words: {sorted(stray)}")
+
+
+def _disjoint(name: str, first: list[str], second: list[str]) -> None:
+    """Refuse two word lists of opposite meaning that share a word (after squeezing)."""
+    both = squeezed(first) & squeezed(second)
+    if both:
+        raise ValueError(f"value words {name}: in both: {sorted(both)}")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from importers.schema import Blocker
+from importers.schema import ANNUAL_VOLUME_MAX, Blocker
 from importers.text import (
     CACHE_SIZE,
     cell_text,
@@ -153,16 +153,12 @@ def _volume_text(text: str) -> tuple[int | None, bool, Issue]:
     return int(round(number)), estimate, None
 
 
-#: The largest count the database holds (a 32-bit INTEGER column on PostgreSQL); a larger
-#: figure is a typing error, and storing it would fail the whole import.
-VOLUME_MAX = 2**31 - 1
-
-
 def volume(value: Any) -> tuple[int | None, bool, Issue]:
     """Read a yearly count: returns (count or None, is an estimate, issue)."""
     count, estimate, issue = _volume(value)
-    if count is not None and count > VOLUME_MAX:
-        return None, estimate, ("volume_unreadable", {})
+    if count is not None and count > ANNUAL_VOLUME_MAX:
+        # The edit form refuses it too: kept, it could never be saved from the page again.
+        return None, estimate, ("volume_too_large", {"limit": f"{ANNUAL_VOLUME_MAX:,}"})
     return count, estimate, issue
 
 
@@ -256,6 +252,17 @@ def _year_text(text: str) -> tuple[int | None, Issue]:
 
 _RANGE_JOINER = re.compile(r"[~〜∼\-−–—]|から|to")
 
+_JOINERS = "|".join(map(re.escape, sorted(_YEAR_WORDS["joiners"], key=len, reverse=True)))
+_LEADING_YEAR = re.compile(f"^(?:{_ERA_YEAR}|{_WESTERN_YEAR})(?:{_JOINERS})?")
+
+
+def _after_year(key: str) -> str:
+    """Return a squeezed text without the year or date it starts with (R3廃止 -> 廃止)."""
+    match = _LEADING_YEAR.match(key)
+    if match is None or match.end() == len(key):
+        return key
+    return key[match.end() :]
+
 
 def fiscal_year(value: Any) -> tuple[int | None, Issue]:
     """Read a fiscal year (令和4年度, R4, H31, 2022年度, 2022, dates) as its Western April year."""
@@ -298,6 +305,32 @@ _YES_NO_SUFFIXES = sorted(
 )
 _NEUTRAL = squeezed(_YES_NO_WORDS["neutral"])
 _SEPARATOR_AFTER_WORD = "(:;,、。/ -[【「0123456789"
+_CLOSING = {"(": ")", "[": "]", "【": "】", "「": "」"}
+
+
+def _unbracketed(text: str) -> str:
+    """Return a remark without the brackets around all of it: (郵送可) -> 郵送可, not (A)(B)."""
+    closing = _CLOSING.get(text[:1])
+    if closing is None or not text.endswith(closing):
+        return text
+    depth = 0
+    for position, char in enumerate(text):
+        depth += (char == text[0]) - (char == closing)
+        if depth == 0 and position < len(text) - 1:
+            return text  # the first bracket closes before the end: two bracketed parts
+    return text[1:-1].strip()
+
+
+def _prefix_answer(line: str, prefixes: list[tuple[str, bool]]) -> tuple[bool, str] | None:
+    """Read a word and a remark after it (不要（郵送可）) as (answer, remark), or None."""
+    folded = line.lower()
+    for word, answer in prefixes:
+        if folded.startswith(word) and len(folded) > len(word):
+            after = line[len(word)]
+            rest = line[len(word) :].strip()
+            if rest and (after in _SEPARATOR_AFTER_WORD or after.isspace()):
+                return answer, _unbracketed(rest.strip(" :;,、。/-"))
+    return None
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -308,17 +341,9 @@ def _yes_no_text(text: str) -> tuple[bool | None, str, Issue]:
     if key in _YES_NO:
         return _YES_NO[key], "", None
     line = " ".join(nfkc(text).split())
-    folded = line.lower()
-    for word, answer in _YES_NO_PREFIXES:
-        if folded.startswith(word) and len(folded) > len(word):
-            rest = line[len(word) :].lstrip()
-            if rest and (line[len(word)] in _SEPARATOR_AFTER_WORD or line[len(word)].isspace()):
-                remainder = rest.strip(" :;,、。/-")
-                if remainder.startswith(("(", "[", "【", "「")) and remainder.endswith(
-                    (")", "]", "】", "」")
-                ):
-                    remainder = remainder[1:-1].strip()
-                return answer, remainder, None
+    found = _prefix_answer(line, _YES_NO_PREFIXES)
+    if found is not None:
+        return found[0], found[1], None
     code, label = split_code(line)
     label_key = squeeze(label)
     if code is not None and label_key in _YES_NO:  # "2 有り"
@@ -350,6 +375,68 @@ def yes_no(value: Any) -> tuple[bool | None, str, Issue]:
     if value is None:
         return None, "", None
     return None, cell_text(value), ("yes_no_unreadable", {})
+
+
+# ------------------------------------------------------------------------------------------
+# fee: yes/no, or an amount (300円, 200円～400円, 実費) that is itself the answer
+# ------------------------------------------------------------------------------------------
+
+_FEE_WORDS = _WORDS["fee"]
+_FEE = {
+    **{squeeze(w): False for w in _FEE_WORDS["free"]},
+    **{squeeze(w): True for w in _FEE_WORDS["paid"]},
+}
+_FEE_PREFIXES = sorted(_FEE.items(), key=lambda item: -len(item[0]))
+_AMOUNT_WORDS = tuple(map(squeeze, _FEE_WORDS["amount_words"]))
+
+
+def _alternatives(words: list[str]) -> str:
+    """Return a regex alternation of words as written, longest first."""
+    return "|".join(map(re.escape, sorted((w.lower() for w in words), key=len, reverse=True)))
+
+
+_FIGURE = r"(\d[\d,]*(?:\.\d+)?)"
+_AMOUNT = re.compile(
+    rf"(?:{_alternatives(_FEE_WORDS['currency_before'])})\s*{_FIGURE}"
+    rf"|{_FIGURE}\s*(?:{_alternatives(_FEE_WORDS['currency_after'])})"
+)
+
+
+def _charged(line: str) -> bool | None:
+    """Return True when a text names a fee (an amount above zero, 実費), False for 0円 only."""
+    folded = line.lower()
+    if any(word in folded for word in _AMOUNT_WORDS):
+        return True
+    figures = [before or after for before, after in _AMOUNT.findall(folded)]
+    if not figures:
+        return None
+    return any(digit in figure for figure in figures for digit in "123456789")
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _fee_text(text: str) -> tuple[bool | None, str, Issue]:
+    key = squeeze(text)
+    if key in _FEE:
+        return _FEE[key], "", None
+    line = " ".join(nfkc(text).split())
+    found = _prefix_answer(line, _FEE_PREFIXES)
+    if found is not None:
+        return found[0], found[1], None
+    answer, remark, issue = _yes_no_text(text)
+    if issue is None:  # 有（200円） keeps 200円 as its remark, as any yes/no field
+        return answer, remark, None
+    charged = _charged(line)
+    if charged is None:
+        return answer, remark, issue
+    # The amount is the payment the procedure asks for: kept whole as the remark.
+    return charged, (line if charged else ""), None
+
+
+def fee(value: Any) -> tuple[bool | None, str, Issue]:
+    """Read a fee cell (有, 無料, 300円, 200円～400円, 実費): returns (answer, remark, issue)."""
+    if type(value) is str:
+        return _fee_text(value)
+    return yes_no(value)
 
 
 def _yes_no_answer(text: str) -> tuple[bool | None, Issue]:
@@ -476,7 +563,15 @@ def _online_text(text: str) -> tuple[str | None, Issue]:
     if not key or key in _ONLINE_BLANK:
         return None, None
     items = split_values(text) or (text,)
-    return _named_value(items[0], ONLINE_LABELS, ONLINE_CODES, ONLINE_CHOICES)
+    value, issue = _named_value(items[0], ONLINE_LABELS, ONLINE_CODES, ONLINE_CHOICES)
+    if issue is None:
+        return value, None
+    # 未実施（R8予定）, R5実施済, R5.4～実施: the status word with a plan or a date around it
+    bare = strip_brackets(key)
+    for variant in (bare, _after_year(key), _after_year(bare)):
+        if variant in ONLINE_LABELS:
+            return ONLINE_LABELS[variant], None
+    return None, issue
 
 
 def online_status(value: Any) -> tuple[str | None, Issue]:
@@ -540,6 +635,7 @@ def identity_check(value: Any) -> tuple[int | None, Issue]:
 
 
 _SEAL_WORDS = keyed(_WORDS["seal_required"]["words"])
+_SEAL_ABOLISHED = squeezed(_WORDS["seal_required"]["abolished"])
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -547,6 +643,8 @@ def _seal_text(text: str) -> tuple[bool | None, Issue]:
     key = squeeze(text)
     if key in _SEAL_WORDS:
         return _SEAL_WORDS[key], None
+    if _after_year(key) in _SEAL_ABOLISHED:  # R3廃止: abolished, so no seal is needed
+        return False, None
     items = split_values(text)
     if items and split_code(items[0])[0] is not None:
         code, issue = _identity_text(text)

@@ -52,7 +52,7 @@ def read_workbook(content: bytes, file_name: str, limits: ReadLimits) -> RawWork
     elif content.startswith(_OLE_MAGIC):
         book = read_xls(content, file_name, limits)
     else:
-        book = read_csv(content, file_name, limits)
+        book = _read_text(content, file_name, limits)
     extension = PurePath(file_name).suffix.lower()
     if extension and extension not in _EXTENSIONS[book.file_format]:
         book.problems.insert(
@@ -68,6 +68,29 @@ def read_workbook(content: bytes, file_name: str, limits: ReadLimits) -> RawWork
             ),
         )
     return book
+
+
+def _read_text(content: bytes, file_name: str, limits: ReadLimits) -> RawWorkbook:
+    """Read content that is neither a zip nor an OLE2 file as CSV, or refuse it.
+
+    Systems export CSV under an .xls name, so a table of text is read whatever the name; a
+    note or a letter saved as text under a spreadsheet's name is refused as what it is, not
+    reported as a sheet without a header row.
+    """
+    book = read_csv(content, file_name, limits)
+    claimed = PurePath(file_name).suffix.lower()
+    if claimed not in _EXTENSIONS["csv"] and not _looks_tabular(book.sheets[0].rows):
+        raise InventoryRefused("not_a_spreadsheet", file_name=file_name)
+    return book
+
+
+def _looks_tabular(rows: list[list[object]]) -> bool:
+    """Return True when most lines split into the same number of columns, two or more."""
+    widths = [len(row) for row in rows if any(str(cell).strip() for cell in row)]
+    if not widths:
+        return False
+    common = max(set(widths), key=widths.count)
+    return common >= 2 and widths.count(common) * 2 >= len(widths)
 
 
 def _read_zip(content: bytes, file_name: str, limits: ReadLimits) -> RawWorkbook:

@@ -57,7 +57,9 @@ def read_csv(content: bytes, file_name: str, limits: ReadLimits) -> RawWorkbook:
             raise InventoryRefused("file_not_spreadsheet", file_name=file_name, detected=detected)
     head = content[:65536]
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    if not utf16 and (b"\x00" in head or sum(b in _CONTROL for b in head) > len(head) // 100):
+    if not utf16 and b"\x00" in head:  # no text but UTF-16 holds NUL: not a CSV at all
+        raise InventoryRefused("not_a_spreadsheet", file_name=file_name)
+    if not utf16 and sum(b in _CONTROL for b in head) > len(head) // 100:
         raise InventoryRefused("file_binary", file_name=file_name)
     text, replaced = _decode(content, file_name)
     start = text[:4096].lstrip("\ufeff \t\r\n").lower()

@@ -89,7 +89,7 @@ def test_password_protected_xls_is_refused():
 
 def test_binary_garbage_is_refused():
     data = random.Random(7).randbytes(5000)
-    assert _refused(data, "inventory.xlsx").code == "file_binary"
+    assert _refused(data, "inventory.xlsx").code == "not_a_spreadsheet"
 
 
 def test_pdf_is_refused_as_not_a_spreadsheet():
