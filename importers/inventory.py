@@ -10,12 +10,22 @@ from __future__ import annotations
 import bisect
 import gc
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import compress, repeat
 from typing import Any
 
 from importers import text as T
 from importers import values as V
+from importers.decisions import (
+    DECIDABLE,
+    RAW_VALUES,
+    SHOWN_ROWS,
+    RawWords,
+    Unrecognised,
+    ValueMap,
+    typed,
+    value_key,
+)
 from importers.headers import (
     FIELDS,
     HeaderLayout,
@@ -119,11 +129,15 @@ def parse_inventory(
     *,
     mapping: dict[str, str | None] | None = None,
     limits: ReadLimits = ReadLimits(),  # noqa: B008 - frozen, so a shared default is safe
+    value_map: ValueMap | None = None,
 ) -> ParsedInventory:
     """Read an inventory file (.xlsx/.xlsm/.xls/.ods/.csv) into normalised procedure rows.
 
     ``mapping`` overrides the detected column mapping: header text (as in
     ColumnMapping.header) -> field name, or None to keep the column as extra.
+    ``value_map`` holds a person's decisions on values the vocabulary does not decide
+    (importers.decisions); the values left undecided are listed in each sheet's
+    ``unrecognised``.
     Raises InventoryRefused when nothing can be imported from the file.
     """
     # Parsing allocates millions of small objects and frees none of them: the cyclic garbage
@@ -136,7 +150,7 @@ def parse_inventory(
         file_format = book.file_format
         sheets = []
         for raw in book.sheets:
-            sheets.append(_parse_sheet(raw, mapping, problems))
+            sheets.append(_parse_sheet(raw, mapping, problems, value_map or {}))
             raw.rows = []  # free the cells now, before the collector is back on
         del book
     finally:
@@ -188,7 +202,10 @@ def _apply_override(
 
 
 def _parse_sheet(
-    raw: RawSheet, mapping: dict[str, str | None] | None, problems: list[Problem]
+    raw: RawSheet,
+    mapping: dict[str, str | None] | None,
+    problems: list[Problem],
+    value_map: ValueMap,
 ) -> SheetResult:
     if not raw.is_worksheet:
         return _skip(raw, "sheet_not_worksheet", problems)
@@ -215,7 +232,10 @@ def _parse_sheet(
                     rows[r][c0] = anchor
 
     sheet_problems: list[Problem] = []
-    parsed = _read_rows(raw, rows, start, headers, fields, layout, sheet_problems)
+    unrecognised: list[Unrecognised] = []
+    parsed = _read_rows(
+        raw, rows, start, (headers, fields), layout, sheet_problems, (value_map, unrecognised)
+    )
     accepted, data_rows, duplicates = parsed
 
     columns = [
@@ -274,7 +294,7 @@ def _parse_sheet(
         )
     sheet_problems.sort(key=lambda p: (p.row is not None, p.row or 0))  # sheet-wide first
     problems.extend(sheet_problems)
-    return SheetResult(raw.name, header_row, columns, accepted, None, signature)
+    return SheetResult(raw.name, header_row, columns, accepted, None, signature, unrecognised)
 
 
 def _samples(rows: list[list[Any]], start: int, column: int) -> list[str]:
@@ -331,20 +351,46 @@ def _row_kind(
     return "data"
 
 
+Memo = dict[Any, tuple[Any, ...]]
+
+
 def _convert_column(
-    column: tuple[Any, ...], convert: Callable[[Any], tuple[Any, ...]]
-) -> tuple[list[Any], dict[Any, tuple[Any, ...]] | None]:
+    column: tuple[Any, ...],
+    convert: Callable[[Any], tuple[Any, ...]],
+    settle: Callable[[Memo], None] = lambda _memo: None,
+) -> list[Any]:
     """Convert every cell of a column, once per distinct value.
 
-    Returns the converted values and, when some value has an issue, the memo of full results
-    (value -> result tuple whose last item is the issue).
+    `settle` is given the memo of full results (value -> result tuple whose last item is the
+    issue) when some value has an issue, and may replace results before they are used.
     """
     memo = {value: convert(value) for value in dict.fromkeys(column)}
-    firsts = {value: result[0] for value, result in memo.items()}
-    values = list(map(firsts.__getitem__, column))
     if any(result[-1] is not None for result in memo.values()):
-        return values, memo
-    return values, None
+        settle(memo)
+    firsts = {value: result[0] for value, result in memo.items()}
+    return list(map(firsts.__getitem__, column))
+
+
+def _decided(field_name: str, result: tuple[Any, ...], decision: str) -> tuple[Any, ...]:
+    """Return a reader's result as a person's decision makes it, without its issue."""
+    value = typed(field_name, decision)
+    if field_name == "blockers":  # a decision adds its blocker to those the cell named
+        found = list(result[0])
+        value = found + [value] if value is not None and value not in found else found
+    return (value, *result[1:-1], None)
+
+
+def _merge_by_key(found: list[Unrecognised]) -> list[Unrecognised]:
+    """Merge the listed values that differ only in width or spacing (one decision each)."""
+    by_key: dict[str, Unrecognised] = {}
+    for entry in found:
+        first = by_key.get(entry.key)
+        if first is None:
+            by_key[entry.key] = entry
+            continue
+        first.count += entry.count
+        first.rows = sorted(first.rows + entry.rows)[:SHOWN_ROWS]
+    return sorted(by_key.values(), key=lambda entry: entry.rows[:1])  # stable: by column next
 
 
 def _blank_aware(
@@ -362,16 +408,20 @@ def _read_rows(
     raw: RawSheet,
     rows: list[list[Any]],
     start: int,
-    headers: list[str],
-    fields: list[str | None],
+    columns_read: tuple[list[str], list[str | None]],
     layout: HeaderLayout,
     problems: list[Problem],
+    values_asked: tuple[ValueMap, list[Unrecognised]],
 ) -> tuple[list[ParsedRow], int, list[tuple[int, int, str, str]]]:
     """Turn the data rows into ParsedRows; returns rows, number of data rows, duplicates.
 
     The rows are first sorted into data rows and the rest (blank, notes, totals, sections);
     the data rows are then converted column by column, each distinct cell value once.
+    `columns_read` is (headers, fields); `values_asked` is (decisions, list to fill with the
+    values left undecided).
     """
+    headers, fields = columns_read
+    value_map, unrecognised = values_asked
     sheet = raw.name
     width = len(headers)
     present = {f for f in fields if f is not None}
@@ -486,6 +536,38 @@ def _read_rows(
             if value in bad:
                 warn(bad[value], position, col, value)
 
+    raw_words = RawWords(count)
+    found_values: list[Unrecognised] = []
+
+    def settle(col: int, memo: Memo) -> None:
+        """Apply the decisions to the values the vocabulary left; list each value once."""
+        fld = fields[col]
+        assert fld is not None
+        if fld not in DECIDABLE:
+            report(col, memo)
+            return
+        chosen = value_map.get(fld, {})
+        listed: dict[Any, Unrecognised] = {}
+        for value, result in memo.items():
+            if result[-1] is None:
+                continue
+            key = value_key(value)
+            written = " ".join(T.cell_text(value).split())  # as written: not NFKC
+            entry = Unrecognised(sheet, headers[col], fld, written, key)
+            entry.reason, entry.reason_params = result[-1]
+            entry.decision = chosen.get(key)
+            listed[value] = entry
+            if entry.decision is not None:
+                memo[value] = _decided(fld, result, entry.decision)
+        for position, value in enumerate(columns[col]):
+            found = listed.get(value)
+            if found is not None:
+                found.count += 1
+                if len(found.rows) < SHOWN_ROWS:
+                    found.rows.append(numbers[position])
+                raw_words.keep(position, fld, found.value)
+        found_values.extend(listed.values())
+
     keys: list[str] = ["name"]
     lists: list[list[Any]] = [names]
 
@@ -509,9 +591,11 @@ def _read_rows(
             keys.append(fld)
             continue
         convert = _CONVERTERS.get(fld, V.online_status)
-        converted, memo = _convert_column(columns[col], _blank_aware(convert, _EMPTY.get(fld)))
-        if memo is not None:
-            report(col, memo)
+        converted = _convert_column(
+            columns[col],
+            _blank_aware(convert, _EMPTY.get(fld)),
+            partial(settle, col),
+        )
         if fld in ("life_events", "blockers"):  # one list object per row
             converted = list(map(list, converted))
         lists.append(converted)
@@ -523,9 +607,10 @@ def _read_rows(
         if fld not in ("visit_required", "fee_required"):
             continue
         column = columns[col]
-        answers = {value: V.yes_no(value) for value in set(column)}
+        read = V.fee if fld == "fee_required" else V.yes_no
+        answers = {value: read(value) for value in set(column)}
         if any(r[2] is not None for r in answers.values()):
-            report(col, answers)
+            settle(col, answers)
         keys.append(fld)
         lists.append([answers[value][0] for value in column])
         if any(r[1] and r[0] is not None for r in answers.values()):
@@ -550,7 +635,7 @@ def _read_rows(
         for col in volume_cols:
             memo = {value: V.volume(value) for value in set(columns[col])}
             if any(r[2] is not None for r in memo.values()):
-                report(col, memo)
+                settle(col, memo)
             results = list(map(memo.__getitem__, columns[col]))
             for position, (part, estimate, issue) in enumerate(results):
                 if issue is not None:
@@ -565,7 +650,7 @@ def _read_rows(
         keys += ["annual_volume", "volume_is_estimate"]
         lists += [totals, estimates]
     if estimate_cols:  # a column mapped by the caller to "volume_is_estimate" (○ = estimate)
-        marks = _convert_column(columns[estimate_cols[0]], V.yes_no)[0]
+        marks = _convert_column(columns[estimate_cols[0]], V.yes_no)
         if volume_cols:
             estimates[:] = [bool(a or b) for a, b in zip(estimates, marks, strict=True)]
         else:
@@ -581,10 +666,7 @@ def _read_rows(
     if len(status_cols) > 1:
         step_lists = []
         for col in status_cols:
-            converted, memo = _convert_column(columns[col], V.online_status)
-            if memo is not None:
-                report(col, memo)
-            step_lists.append(converted)
+            step_lists.append(_convert_column(columns[col], V.online_status, partial(settle, col)))
         combined: dict[tuple[Any, ...], str | None] = {}
         statuses = []
         for steps in zip(*step_lists, strict=True):
@@ -618,7 +700,15 @@ def _read_rows(
             elif last:
                 column_values[position] = last
 
-    # 7. unmapped columns are kept as text
+    # 7. the words of the values not understood, kept on the procedure; listed once each
+    if raw_words.by_position:  # without any, rows say nothing of it (see stored_values)
+        keys.append(RAW_VALUES)
+        lists.append(raw_words.column())
+    order = {header: index for index, header in enumerate(headers)}
+    merged_values = _merge_by_key(found_values)
+    unrecognised.extend(sorted(merged_values, key=lambda entry: order[entry.column]))
+
+    # 8. unmapped columns are kept as text
     extra_cols = [i for i, f in enumerate(fields) if f is None]
     extra_headers = [headers[i] for i in extra_cols]
     extra_texts: list[Any] = []
@@ -630,7 +720,7 @@ def _read_rows(
             cell_texts = {value: T.cell_text(value) for value in set(column)}
             extra_texts.append(list(map(cell_texts.__getitem__, column)))
 
-    # 8. the rows read their values from these columns when asked (see ParsedRow)
+    # 9. the rows read their values from these columns when asked (see ParsedRow)
     table = RowTable(dict(zip(keys, lists, strict=True)), extra_headers, extra_texts)
     if implied:
         visits = [ABSENT] * count
@@ -649,7 +739,7 @@ def _read_rows(
         )
     )
 
-    # 9. the same procedure listed twice
+    # 10. the same procedure listed twice
     duplicates: list[tuple[int, int, str, str]] = []
     if "code" in present:
         seen: dict[tuple[str, str, str], int] = {}

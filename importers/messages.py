@@ -38,6 +38,11 @@ MESSAGES: dict[str, str] = {
         "The file “{file_name}” is not a spreadsheet (it looks like a {detected} file). Upload an "
         "Excel (.xlsx, .xls), OpenDocument (.ods) or CSV file."
     ),
+    "not_a_spreadsheet": N_(
+        "The file “{file_name}” is not a spreadsheet: its content is neither an Excel, "
+        "OpenDocument nor CSV file, whatever its name says. Open the inventory in Excel, save it "
+        "as an Excel workbook (.xlsx) or as CSV (.csv), and upload that file."
+    ),
     "file_xlsb": N_(
         "Binary Excel workbooks (.xlsb) cannot be read. Open “{file_name}” in Excel, save it as "
         "an Excel workbook (.xlsx), and upload that file."
@@ -136,6 +141,10 @@ MESSAGES: dict[str, str] = {
         "Row {row}: the volume “{value}” is not a number; enter a whole number such as 1,234, or "
         "leave the cell blank if it is unknown."
     ),
+    "volume_too_large": N_(
+        "Row {row}: the volume “{value}” is more than {limit} a year, which is most likely a "
+        "typing error; check the figure and enter the number of cases per year."
+    ),
     "year_range": N_(
         "Row {row}: “{value}” in column “{column}” spans several years; enter one fiscal year."
     ),
@@ -174,6 +183,22 @@ MESSAGES: dict[str, str] = {
     "duplicate_row": N_(
         "Row {row}: “{name}” appears more than once in this file for the same division; "
         "keep one row and delete the others."
+    ),
+    # --- the whole file, checked against the inventory: warnings with counts ----------------
+    "volume_implausible": N_(
+        "{count} procedures have a yearly volume far above the others in this file (more than "
+        "{times} times the median of {median}, and at least {at_least}): rows {rows}. Check that "
+        "they are not typing errors; correct them in the file, or import if they are right."
+    ),
+    "code_in_other_division": N_(
+        "{count} new procedures have a code already used in another division (rows {rows}; for "
+        "example “{code}” in “{other}”). If they are the same procedures, correct the division in "
+        "the file or the column read as the division; if not, import them as new."
+    ),
+    "name_in_other_division": N_(
+        "{count} new procedures have the name of a procedure of another division (rows {rows}; "
+        "for example “{name}” in “{other}”). If they are the same procedures, correct the "
+        "division in the file or the column read as the division; if not, import them as new."
     ),
     "value_too_long": N_(
         "Row {row}: “{value}” is {length} characters long, more than the {limit} this column "

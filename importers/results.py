@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from importers.decisions import Unrecognised
 from importers.messages import MESSAGES, render
 
 
@@ -198,6 +199,8 @@ class SheetResult:
     rows: list[ParsedRow]
     skipped_reason: str | None = None  # a message code when the sheet holds no inventory
     header_signature: str = ""  # stable hash of the normalised header texts
+    #: Values the vocabulary did not decide, once per column and value (decided or not).
+    unrecognised: list[Unrecognised] = dataclasses.field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -213,3 +216,8 @@ class ParsedInventory:
         """Yield all accepted rows of all sheets, in file order."""
         for sheet in self.sheets:
             yield from sheet.rows
+
+    @property
+    def unrecognised(self) -> list[Unrecognised]:
+        """Return the values not decided by the vocabulary, of every sheet, in file order."""
+        return [entry for sheet in self.sheets for entry in sheet.unrecognised]

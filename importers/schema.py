@@ -42,6 +42,12 @@ FIELDS: tuple[str, ...] = (
     "notes",
 )
 
+#: The largest yearly count of applications a procedure may carry, the same in the importer
+#: and the edit forms. Above the nation's busiest procedures (338,538,154 a year in the R6
+#: national inventory), so a real figure always fits; a figure far above a municipal
+#: inventory's others is warned of by the plausibility rule (importers/plausibility.json).
+ANNUAL_VOLUME_MAX = 1_000_000_000
+
 
 class Verdict(enum.StrEnum):
     """The DX office's judgement whether a procedure can go online."""

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from importers.schema import ANNUAL_VOLUME_MAX
 from procedures.core.forms import SelectChoice, as_choices
 from procedures.vocabulary import (
     BLOCKERS,
@@ -97,7 +98,7 @@ class ProcedureForm(TriageForm):
     legal_basis = StringField(_l("Legal basis"), validators=[Optional(), Length(max=500)])
     annual_volume = IntegerField(
         _l("Annual volume"),
-        validators=[Optional(), NumberRange(min=0, max=100_000_000)],
+        validators=[Optional(), NumberRange(min=0, max=ANNUAL_VOLUME_MAX)],
         description=_l("Leave empty when unknown; unknown is not zero."),
     )
     mynaportal_eligible = BooleanField(_l("On the national My Number Portal list"))

@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from importers.schema import ANNUAL_VOLUME_MAX
 from procedures.core.forms import as_choices
 from procedures.vocabulary import (
     BLOCKERS,
@@ -115,7 +116,7 @@ class TierRowForm(Form):
     kind = SelectField(_l("Condition"), validators=[Optional()])
     min_volume = IntegerField(
         _l("N (applications a year)"),
-        validators=[Optional(), NumberRange(0, 100_000_000, _l("Enter 0 or more."))],
+        validators=[Optional(), NumberRange(0, ANNUAL_VOLUME_MAX, _l("Enter 0 or more."))],
     )
 
     def __init__(self, *args, **kwargs):

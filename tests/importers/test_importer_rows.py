@@ -284,10 +284,12 @@ def test_only_fields_whose_column_exists_are_in_values():
     assert "volume_is_estimate" not in row.values
 
 
-def test_problems_of_a_sheet_come_in_row_order():
+def test_refused_rows_are_problems_and_unread_values_are_listed_in_row_order():
     inventory = _read([["手続名", "件数"], ["転入届", "100～200"], [None, 5], ["転出届", "多数"]])
     assert [(p.row, p.severity, p.code) for p in inventory.problems] == [
-        (2, "warning", "volume_range"),
         (3, "error", "name_missing"),
-        (4, "warning", "volume_unreadable"),
+    ]
+    assert [(u.rows, u.reason) for u in inventory.unrecognised] == [
+        ([2], "volume_range"),
+        ([4], "volume_unreadable"),
     ]

@@ -20,6 +20,13 @@ def _column(header, cells):
     return [r.values for r in inventory.rows()], inventory.problems
 
 
+def _listed(header, cells):
+    """Import one column; return the values listed for a decision as (value, rows, reason)."""
+    rows = [["手続名", header]] + [[f"手続{i}", cell] for i, cell in enumerate(cells, start=1)]
+    inventory = parse_inventory(F.xlsx({"市民部": rows}), "inventory.xlsx")
+    return [(u.value, u.rows, u.reason) for u in inventory.unrecognised]
+
+
 # --- numbers ---------------------------------------------------------------------------
 
 
@@ -48,24 +55,23 @@ def test_volume_is_read_from_the_ways_people_write_it(cell, volume, estimate):
     assert problems == []
 
 
-def test_volume_range_gives_a_warning_and_no_guess():
-    values, problems = _column("年間件数", ["100～200", "100-200"])
-    assert [v["annual_volume"] for v in values] == [None, None]
-    assert [(p.severity, p.code, p.row, p.column) for p in problems] == [
-        ("warning", "volume_range", 2, "年間件数"),
-        ("warning", "volume_range", 3, "年間件数"),
-    ]
-    assert problems[0].params == {"row": 2, "column": "年間件数", "value": "100～200"}
-    assert problems[0].message == "Row 2: the volume “100～200” is a range; enter one number."
-    assert problems[0].message_in("ja") == (
-        "2行目：件数「100～200」は範囲です。1つの数値を入力してください。"
-    )
-
-
-def test_volume_bound_and_text_give_warnings():
-    values, problems = _column("件数", ["1000件以上", "たくさん", "12.5"])
+def test_volume_range_is_listed_for_a_decision_and_not_guessed():
+    values, problems = _column("年間件数", ["100～200", "100-200", "100～200"])
     assert [v["annual_volume"] for v in values] == [None, None, None]
-    assert [p.code for p in problems] == ["volume_bound", "volume_unreadable", "volume_unreadable"]
+    assert problems == []  # listed once per value instead of a warning per row
+    assert _listed("年間件数", ["100～200", "100-200", "100～200"]) == [
+        ("100～200", [2, 4], "volume_range"),
+        ("100-200", [3], "volume_range"),
+    ]
+    assert values[0]["raw_values"] == '{"annual_volume": "100～200"}'
+
+
+def test_volume_bound_and_text_are_listed_with_their_reason():
+    assert _listed("件数", ["1000件以上", "たくさん", "12.5"]) == [
+        ("1000件以上", [2], "volume_bound"),
+        ("たくさん", [3], "volume_unreadable"),
+        ("12.5", [4], "volume_unreadable"),
+    ]
 
 
 def test_unknown_is_none_and_never_zero():
@@ -94,10 +100,13 @@ def test_no_words_read_as_false(cell):
     assert problems == []
 
 
-def test_unclear_yes_no_gives_a_warning_and_none():
+def test_unclear_yes_no_is_unknown_and_listed_for_a_decision():
     values, problems = _column("来庁要否", ["場合により異なる", "△", "-"])
     assert [v["visit_required"] for v in values] == [None, None, None]
-    assert [(p.code, p.row) for p in problems] == [("yes_no_unreadable", 2)]
+    assert problems == []
+    assert _listed("来庁要否", ["場合により異なる", "△", "-"]) == [
+        ("場合により異なる", [2], "yes_no_unreadable")
+    ]
 
 
 def test_fee_phrase_keeps_its_amount_in_fee_payment_when_that_column_is_absent():
@@ -152,12 +161,15 @@ def test_online_status_reads_national_codes_and_words(cell, status):
     assert problems == []
 
 
-def test_unknown_coded_value_gives_a_warning_listing_the_choices():
-    values, problems = _column("実施状況", ["検討する"])
+def test_unknown_coded_value_is_listed_with_the_choices():
+    values, _problems = _column("実施状況", ["検討する"])
     assert values[0]["online_status"] is None
-    [problem] = problems
-    assert problem.code == "value_unknown"
-    assert problem.params["choices"] == "1 実施済, 2 未実施, 3 適用除外, 4 その他, 5 一部実施済"
+    rows = [["手続名", "実施状況"], ["手続1", "検討する"]]
+    [entry] = parse_inventory(F.xlsx({"市民部": rows}), "inventory.xlsx").unrecognised
+    assert (entry.field, entry.reason) == ("online_status", "value_unknown")
+    assert (
+        entry.reason_params["choices"] == "1 実施済, 2 未実施, 3 適用除外, 4 その他, 5 一部実施済"
+    )
 
 
 @pytest.mark.parametrize(
@@ -251,12 +263,11 @@ def test_blockers_read_national_codes_and_words(cell, blockers):
     assert problems == []
 
 
-def test_unknown_blocker_is_recorded_as_other_with_a_warning():
+def test_unknown_blocker_is_recorded_as_other_and_listed():
     values, problems = _column("阻害要因", ["担当者が忙しい"])
     assert values[0]["blockers"] == ["other"]
-    assert [(p.code, p.params["value"]) for p in problems] == [
-        ("blocker_unknown", "担当者が忙しい")
-    ]
+    assert problems == []
+    assert _listed("阻害要因", ["担当者が忙しい"]) == [("担当者が忙しい", [2], "blocker_unknown")]
 
 
 @pytest.mark.parametrize(
@@ -358,10 +369,15 @@ def test_eras_and_fiscal_years_become_the_western_year_of_april(cell, year):
     assert problems == []
 
 
-def test_open_ended_or_spanning_years_give_warnings():
-    values, problems = _column("オンライン化実施時期", ["7 2030年度以降", "R5～R6", "来年"])
+def test_open_ended_or_spanning_years_are_listed():
+    cells = ["7 2030年度以降", "R5～R6", "来年"]
+    values, _problems = _column("オンライン化実施時期", cells)
     assert [v["target_fiscal_year"] for v in values] == [None, None, None]
-    assert [p.code for p in problems] == ["year_open_ended", "year_range", "year_unreadable"]
+    assert [reason for _v, _r, reason in _listed("オンライン化実施時期", cells)] == [
+        "year_open_ended",
+        "year_range",
+        "year_unreadable",
+    ]
 
 
 # --- pure normalisers ------------------------------------------------------------------------
