@@ -16,10 +16,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from report import machine_line, replace_section
 from startup import startup_benchmark, startup_section
+from whole_import import whole_import_lines, whole_import_rounds
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -161,12 +163,16 @@ def each_database(prefix: str) -> Iterator[tuple[str, str]]:
             yield "PostgreSQL", url
 
 
-def import_section(results: list[dict]) -> list[str]:
-    """Return the Markdown lines of the import section."""
+def import_section(
+    results: list[dict], whole: list[dict], command: str = "make bench"
+) -> list[str]:
+    """Return the Markdown lines of the import section: in process, then as a whole process."""
     lines = [
         "## Import of the national inventory (75,071 rows, end to end)",
         "",
-        machine_line("make bench"),
+        machine_line(command),
+        "",
+        "### In process: `import_file` against `to_python()`",
         "",
         "| database | rows | bare calamine read (s) | our import (s) | ratio | median round ratio "
         "(range) | CPU bare / ours (s) | rows/s | peak MB |",
@@ -194,8 +200,32 @@ def import_section(results: list[dict]) -> list[str]:
         "scanned: the times are wall-clock, and the CPU column (all threads of the process, "
         "over the timed part of the best round) shows what the import costs in all.",
         "",
-        "Targets (issue 3): ratio ≤ 2.5, peak memory ≤ 400 MB; PostgreSQL within 1.5× of SQLite.",
+        *whole_import_lines(whole),
+        "",
+        "Targets (issues 3 and 16): ratio ≤ 2.5 and peak memory ≤ 400 MB, both in process and "
+        "as a whole process; PostgreSQL within 1.5× of SQLite.",
     ]
+    return lines
+
+
+def import_benchmarks(command: str) -> list[str]:
+    """Measure the import in process and as a whole process, on SQLite and with
+    BENCH_POSTGRES_URL on PostgreSQL; return the section's lines."""
+    load = os.getloadavg()[0]
+    postgres = os.environ.get("BENCH_POSTGRES_URL")
+    bases = [(None, "SQLite")] + ([(postgres, "PostgreSQL")] if postgres else [])
+    results = [import_benchmark(base, label) for base, label in bases]
+    whole = [
+        whole_import_rounds(
+            NATIONAL,
+            partial(scratch_database, base, "bench_cli"),
+            IMPORT_ROUNDS,
+            label,
+        )
+        for base, label in bases
+    ]
+    lines = import_section(results, whole, command)
+    lines[3:3] = ["", f"Load average {load:.1f} before the run, {os.getloadavg()[0]:.1f} after."]
     return lines
 
 
@@ -205,26 +235,44 @@ def write_section(key: str, lines: list[str]) -> None:
     print("\n".join(lines), flush=True)
 
 
+#: The sections of docs/BENCHMARKS.md that `make bench` rewrites, in the order it runs them.
+SECTIONS = ("startup", "import", "plan", "triage", "exports")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args()
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        action="append",
+        help="run only this section (may be repeated); default: all of them",
+    )
+    args = parser.parse_args()
+    only = args.only or list(SECTIONS)
+    command = (
+        "make bench"
+        if args.only is None
+        else "python bench/run.py " + " ".join(f"--only {key}" for key in args.only)
+    )
     if not NATIONAL.exists():
         sys.exit(f"{NATIONAL} is missing: the benchmarks need ../shared/data")
     # First, while the machine is not yet busy with the imports' files and databases.
-    write_section("startup", startup_section(startup_benchmark()))
-    results = [import_benchmark(None, "SQLite")]
-    postgres = os.environ.get("BENCH_POSTGRES_URL")
-    if postgres:
-        results.append(import_benchmark(postgres, "PostgreSQL"))
-    write_section("import", import_section(results))
-    from plan import plan_section, run_plan_benchmarks
-    from triage import section as triage_section
+    if "startup" in only:
+        write_section("startup", startup_section(startup_benchmark(), command))
+    if "import" in only:
+        write_section("import", import_benchmarks(command))
+    if "plan" in only:
+        from plan import plan_section, run_plan_benchmarks
 
-    write_section("plan", plan_section(run_plan_benchmarks()))
-    write_section("triage", triage_section())
-    from exports import main as exports_benchmark
+        write_section("plan", plan_section(run_plan_benchmarks()))
+    if "triage" in only:
+        from triage import section as triage_section
 
-    exports_benchmark("make bench")
+        write_section("triage", triage_section())
+    if "exports" in only:
+        from exports import main as exports_benchmark
+
+        exports_benchmark(command)
 
 
 if __name__ == "__main__":
