@@ -42,6 +42,7 @@ WRITE_PATHS = {
     "catalogue.triage": ("in_place",),
     "catalogue.bulk_apply": ("bulk_verdict", "bulk_blocker", "bulk_target", "bulk_division"),
     "imports.commit": ("import", "import_background"),
+    "imports.revert": ("revert_import",),
     "plan.pin": ("plan_pin", "plan_exclude"),
     "plan.unpin": ("plan_unpin",),
     "catalogue.resolve": ("retire", "keep"),
@@ -55,6 +56,7 @@ NOT_PROCEDURE_WRITES = {
     "catalogue.bulk_confirm": "only counts what a bulk change would alter",
     "imports.upload": "keeps the file as a previewed batch; procedures change at commit",
     "imports.change_mapping": "stores the column mapping of a previewed batch",
+    "imports.decide_values": "stores the value decisions of a previewed batch",
     "plan.recompute": "recomputes the derived plan from procedures, policy and pins",
     "plan.save_plan": "keeps a snapshot of the plan",
     "plan.policy": "saves a policy version (or only tries it)",
@@ -288,7 +290,9 @@ def walk_import(client, db_session, city, *, background: bool = False):
     )
     location = response.headers["Location"]
     assert audit_rows(db_session) == []  # the preview writes nothing
-    response = client.post(f"{location}/commit", data={"csrf_token": csrf_token(client, location)})
+    response = client.post(
+        f"{location}/commit", data={"csrf_token": csrf_token(client, location), "scope": "whole"}
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/progress") is background
     wait_for_imports(client.application)
@@ -301,6 +305,23 @@ def walk_import(client, db_session, city, *, background: bool = False):
         (new, user, batch.id, "create", None, None, "転出届"),
         (city["tennyu"], user, batch.id, "import", "annual_volume", "3100", "3300"),
         (city["jumin"], user, batch.id, "import", "lifecycle", "active", "missing"),
+    }
+
+
+def walk_revert_import(client, db_session, city):
+    # The import above, then its revert: the new procedure goes with its own entries, the
+    # changed volume and the missing mark go back, each with a revert entry of the batch.
+    imported = walk_import(client, db_session, city)
+    batch = db_session.exec(select(ImportBatch).where(ImportBatch.file_name == "市民課.xlsx")).one()
+    page = f"/imports/{batch.id}"
+    response = client.post(f"{page}/revert", data={"csrf_token": csrf_token(client, page)})
+    assert response.status_code == 302
+    db_session.expire_all()
+    user = city["user"]
+    kept = {event for event in imported if event[3] != "create"}
+    return kept | {
+        (city["tennyu"], user, batch.id, "revert", "annual_volume", "3300", "3100"),
+        (city["jumin"], user, batch.id, "revert", "lifecycle", "missing", "active"),
     }
 
 
@@ -383,6 +404,7 @@ WALKS = {
     "bulk_division": walk_bulk_division,
     "import": walk_import,
     "import_background": walk_import_background,
+    "revert_import": walk_revert_import,
     "plan_pin": walk_plan_pin,
     "plan_exclude": walk_plan_exclude,
     "plan_unpin": walk_plan_unpin,

@@ -80,6 +80,10 @@ def test_import_json_counts_every_row(runner, tmp_path):
         "missing",
         "errors",
         "warnings",
+        "absent",
+        "scope",
+        "unrecognised",
+        "decided",
     }
 
 
@@ -143,6 +147,9 @@ def test_summary_json_has_the_contract_keys(runner):
         "partly_online",
         "annual_volume",
         "volume_unknown",
+        "fee_required",
+        "seal_required",
+        "with_words_not_understood",
         "planned",
         "done",
     ]

@@ -159,7 +159,9 @@ def run_import_and_edits(app, city, monkeypatch, *, mode: str, fail_import: bool
     monkeypatch.setattr(import_service, "apply_plan", hold_the_write_open)
 
     def do_import():
-        response = import_client.post(f"{location}/commit", data={"csrf_token": import_token})
+        response = import_client.post(
+            f"{location}/commit", data={"csrf_token": import_token, "scope": "whole"}
+        )
         if mode == "background":
             assert response.headers["Location"] == f"{location}/progress"
             wait_for_imports(app)
@@ -458,7 +460,9 @@ def test_an_edit_saved_while_the_import_compares_keeps_the_audit_chain_unbroken(
         return write(*args, **kwargs)
 
     monkeypatch.setattr(import_service, "apply_plan", edit_then_write)
-    response = client.post(f"{location}/commit", data={"csrf_token": csrf_token(client, location)})
+    response = client.post(
+        f"{location}/commit", data={"csrf_token": csrf_token(client, location), "scope": "whole"}
+    )
     events = [
         (e.action, e.old_value, e.new_value)
         for e in audit_events(db_session)

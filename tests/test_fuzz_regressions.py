@@ -62,7 +62,7 @@ def test_xlsx_whose_workbook_xml_declares_an_unknown_encoding_is_refused_as_dama
     assert caught.value.code == "file_corrupt"
 
 
-def test_infinite_volume_is_kept_unknown_with_a_warning():
+def test_infinite_volume_is_kept_unknown_and_listed_for_a_decision():
     # a cell <v>inf</v> in a volume column: float("inf") made round() raise OverflowError
     parsed = parse_inventory(
         (FIXTURES / "volume-infinite-float.xlsx").read_bytes(), "volume-infinite-float.xlsx"
@@ -71,29 +71,27 @@ def test_infinite_volume_is_kept_unknown_with_a_warning():
     assert [(row.row, row.values["name"], row.values["annual_volume"]) for row in rows] == [
         (10, "0", None)
     ]
-    [problem] = parsed.problems
-    assert (problem.code, problem.row, problem.column) == (
+    assert parsed.problems == []
+    [entry] = parsed.unrecognised
+    assert (entry.reason, entry.rows, entry.column, entry.value) == (
         "volume_unreadable",
-        10,
+        [10],
         "TelephoneApplications",
-    )
-    assert problem.message == (
-        "Row 10: the volume “inf” is not a number; enter a whole number such as 1,234, or leave "
-        "the cell blank if it is unknown."
-    )
-    assert problem.message_in("ja") == (
-        "10行目：件数「inf」は数値ではありません。1,234のような整数を入力するか、"
-        "不明な場合は空欄にしてください。"
+        "inf",
     )
 
 
 @pytest.mark.parametrize(
-    "volume",
-    ["3,000,000,000", "9" * 400, "99999999999999999999999万"],
+    ("volume", "reason"),
+    [
+        ("3,000,000,000", "volume_too_large"),
+        ("9" * 400, "volume_unreadable"),
+        ("99999999999999999999999万", "volume_too_large"),
+    ],
     ids=["over-32-bit", "400-digits", "huge-with-man"],
 )
 def test_volume_beyond_the_database_column_is_kept_unknown_and_the_import_commits(
-    app, db_session, volume
+    app, db_session, volume, reason
 ):
     # 3,000,000,000 fits SQLite's INTEGER but not PostgreSQL's: the whole import failed there
     from procedures.imports.service import import_file
@@ -103,7 +101,7 @@ def test_volume_beyond_the_database_column_is_kept_unknown_and_the_import_commit
         outcome = import_file(db_session, content=content, file_name="huge.csv")
         db_session.commit()
     assert (outcome.rows, outcome.created, len(outcome.errors)) == (2, 2, 0)
-    assert [(w.code, w.row) for w in outcome.warnings] == [("volume_unreadable", 2)]
+    assert [(u.reason, u.rows) for u in outcome.unrecognised] == [(reason, [2])]
     stored = db_session.exec(select(Procedure.name, Procedure.annual_volume)).all()
     assert sorted(stored) == [("転入届", None), ("転出届", 12)]
 

@@ -35,7 +35,9 @@ def previewed_batch(client) -> str:
 
 
 def confirm(client, location: str):
-    return client.post(f"{location}/commit", data={"csrf_token": csrf_token(client, location)})
+    return client.post(
+        f"{location}/commit", data={"csrf_token": csrf_token(client, location), "scope": "whole"}
+    )
 
 
 def count(db_session, model) -> int:
@@ -99,7 +101,7 @@ def test_progress_is_readable_and_others_are_served_while_the_import_transaction
         assert count(db_session, Procedure) == 0
         # A second click on 'import' does not start the same import twice.
         token = csrf_token(office, "/imports/new")
-        again = office.post(f"{location}/commit", data={"csrf_token": token})
+        again = office.post(f"{location}/commit", data={"csrf_token": token, "scope": "whole"})
         assert again.headers["Location"] == location
         assert office.get(location).headers["Location"] == f"{location}/progress"
     finally:
@@ -154,7 +156,7 @@ def test_an_interrupted_import_can_be_confirmed_again(app, office, db_session):
     assert "取り込みが途中で止まりました" in page
 
     token = csrf_token(office, f"{location}/progress")
-    office.post(f"{location}/commit", data={"csrf_token": token})
+    office.post(f"{location}/commit", data={"csrf_token": token, "scope": "whole"})
     import_jobs.wait_for_imports(app)
     assert count(db_session, Procedure) == 30
 

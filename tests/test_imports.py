@@ -31,7 +31,7 @@ def upload(client, content: bytes, name="inventory.xlsx", division=None):
 
 def commit(client, location: str):
     token = csrf_token(client, location)
-    return client.post(f"{location}/commit", data={"csrf_token": token})
+    return client.post(f"{location}/commit", data={"csrf_token": token, "scope": "whole"})
 
 
 def count(db_session, model) -> int:
@@ -159,7 +159,10 @@ def test_division_user_cannot_open_someone_elses_import(app, db_session):
     location = upload(office, workbook_bytes([("市民課", "転入届", "1")])).headers["Location"]
     assert shimin.get(location).status_code == 403
     token = csrf_token(shimin, "/imports/new")
-    assert shimin.post(f"{location}/commit", data={"csrf_token": token}).status_code == 403
+    assert (
+        shimin.post(f"{location}/commit", data={"csrf_token": token, "scope": "whole"}).status_code
+        == 403
+    )
     assert count(db_session, Procedure) == 0
 
 

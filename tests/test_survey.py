@@ -253,7 +253,10 @@ def test_the_whole_round_trip_changes_exactly_the_answered_fields(client, db_ses
     }
 
     token = csrf_token(client, location)
-    assert client.post(f"{location}/commit", data={"csrf_token": token}).status_code == 302
+    assert (
+        client.post(f"{location}/commit", data={"csrf_token": token, "scope": "whole"}).status_code
+        == 302
+    )
     db_session.expire_all()
     juminhyo = db_session.get(Procedure, city["juminhyo"])
     assert (juminhyo.annual_volume, juminhyo.volume_fiscal_year) == (45000, 2025)

@@ -34,6 +34,20 @@ def problem_text(problem: Any) -> str:
     return problem.message_in(select_locale())
 
 
+#: How a row-level message starts, in English and in Japanese (importers/messages.py).
+_ROW_PREFIXES = ("Row {row}: ", "{row}行目：")
+
+
+def problem_text_without_row(problem: Any) -> str:
+    """Render an importer problem for a group of rows: its message without the row number."""
+    from importers.messages import template  # the importer's texts, loaded when first used
+
+    text = template(problem.code, select_locale())
+    for prefix in _ROW_PREFIXES:
+        text = text.removeprefix(prefix)
+    return text.format(**problem.params)
+
+
 def compile_catalogs() -> list[Path]:
     """Compile every messages.po into messages.mo when the .mo is missing or older."""
     written = []

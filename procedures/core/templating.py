@@ -78,6 +78,7 @@ FIELDS = {
     "target_fiscal_year": _l("Target fiscal year"),
     "done_fiscal_year": _l("Fiscal year put online"),
     "notes": _l("Notes"),
+    "raw_values": _l("Words not understood"),
     "lifecycle": _l("State"),
 }
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -102,9 +103,47 @@ def localtime(moment: datetime | None) -> str:
     return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
+YES_NO_DECISIONS = {"yes": _l("Yes"), "no": _l("No")}
+
+
+def decision_choices(field_name: str) -> list[tuple[str, str]]:
+    """Return the decisions a person may take for a value of the field, with their labels."""
+    from importers.decisions import CHOICES  # the importer's vocabulary, loaded when first used
+
+    vocabularies: dict[str, dict[Any, Any]] = {
+        "online_status": ONLINE_STATUSES,
+        "verdict": VERDICTS,
+        "kind": KINDS,
+        "applicant": APPLICANTS,
+        "blockers": BLOCKERS,
+        "identity_check": {str(code): text for code, text in IDENTITY_CHECKS.items()},
+    }
+    vocabulary = vocabularies.get(field_name, YES_NO_DECISIONS)
+    return [(code, str(vocabulary.get(code, code))) for code in CHOICES.get(field_name, ())]
+
+
+def raw_words(raw_values: str | None) -> list[tuple[str, str]]:
+    """Return a procedure's words not understood as (field label, text as written)."""
+    from importers.decisions import words_of
+
+    return [(label(FIELDS, name), text) for name, text in words_of(raw_values).items()]
+
+
+def change_text(field_name: str, text: str | None) -> str:
+    """Return an old or new value of an import's change as a person reads it."""
+    if not text:
+        return "—"
+    if field_name == "raw_values":
+        return "; ".join(f"{name}: {words}" for name, words in raw_words(text)) or "—"
+    return text
+
+
 def init_app(app: Flask) -> None:
     """Expose the helpers to every template."""
     app.add_template_filter(localtime)
+    app.add_template_global(decision_choices)
+    app.add_template_global(raw_words)
+    app.add_template_global(change_text)
     app.add_template_global(volume)
     app.add_template_global(fiscal_year)
     app.add_template_global(yes_no)

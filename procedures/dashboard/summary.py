@@ -30,6 +30,9 @@ def funnel(session: Session) -> dict[str, Any]:
             _count_if(col(Procedure.online_status) == OnlineStatus.partial),
             func.coalesce(func.sum(col(Procedure.annual_volume)), 0),
             _count_if(col(Procedure.annual_volume).is_(None)),
+            _count_if(col(Procedure.fee_required).is_(True)),
+            _count_if(col(Procedure.seal_required).is_(True)),
+            _count_if(col(Procedure.raw_values).is_not(None)),
         ).where(current)
     ).one()
     divisions = session.execute(select(func.count()).select_from(Division)).scalar_one()
@@ -53,6 +56,10 @@ def funnel(session: Session) -> dict[str, Any]:
         "partly_online": int(row[7]),
         "annual_volume": int(row[8]),
         "volume_unknown": int(row[9]),
+        "fee_required": int(row[10]),
+        "seal_required": int(row[11]),
+        #: Procedures holding words the importer did not understand (shown on their page).
+        "with_words_not_understood": int(row[12]),
         "planned": {str(year): count for year, count in planned_counts(session).items()},
         "done": {str(year): count for year, count in done},
     }

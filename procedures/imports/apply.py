@@ -64,10 +64,11 @@ def apply_plan(
     batch_id: int | None,
     user_id: int | None,
     progress: Callable[[int], None] | None = None,
-) -> None:
+) -> str:
     """Write the plan: inserts, updates and missing flags in batches, each change audited.
 
-    `progress` is called with the number of procedures each batch wrote.
+    `progress` is called with the number of procedures each batch wrote. Returns what
+    reverting the import needs, as the JSON kept in ImportBatch.undo (see undo_record).
     """
     tick = progress or (lambda _count: None)
     now = utcnow()
@@ -80,6 +81,32 @@ def apply_plan(
         tick(len(plan.updates))
         _flag_missing(session, plan, batch_id=batch_id, user_id=user_id, now=now)
         tick(len(plan.missing_ids))
+    return json.dumps(undo_record(plan), ensure_ascii=False, separators=(",", ":"))
+
+
+#: The shape of ImportBatch.undo; a revert refuses a record of another format.
+UNDO_FORMAT = 1
+
+
+def undo_record(plan: _Plan) -> dict[str, Any]:
+    """Return what reverting an applied plan needs: the values and versions it left behind.
+
+    Created procedures are not listed (they carry the batch in created_batch_id), so a first
+    import's record is empty however many rows it creates. The version after is the one
+    compared plus the import's own increment: a save in between makes it higher, and the
+    revert then refuses rather than undo that save.
+    """
+    updated = []
+    for procedure_id, _changes, _diffs in plan.updates:
+        version, missing_batch_id = plan.versions[procedure_id]
+        # Every update clears missing_batch_id (apply_updates), so it goes back too.
+        before = {**plan.seen[procedure_id], "missing_batch_id": missing_batch_id}
+        updated.append({"id": procedure_id, "version": version + 1, "before": before})
+    missing = []
+    for ident in plan.missing_ids:
+        version, missing_batch_id = plan.versions[ident]
+        missing.append({"id": ident, "version": version + 1, "missing_batch_id": missing_batch_id})
+    return {"format": UNDO_FORMAT, "updated": updated, "missing": missing}
 
 
 #: The columns a new procedure's INSERT names, in order.

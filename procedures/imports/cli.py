@@ -1,4 +1,4 @@
-"""The import-inventory command."""
+"""The import-inventory and revert-import commands."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from procedures.models import User
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+    from importers.decisions import ValueMap
+    from procedures.imports.preview import ImportOutcome
+
 
 @click.command("import-inventory")
 @with_appcontext
@@ -27,16 +30,34 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--user", "login", help="The user the audit log names for this import.")
+@click.option(
+    "--value-map",
+    "value_map_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='Decisions on values not understood: {"field": {"value": "yes|no|unknown|…"}}.',
+)
+@click.option(
+    "--only-these",
+    is_flag=True,
+    help="The file updates only the procedures in it: mark none of the others missing.",
+)
 def import_inventory_command(
-    path: Path, division_name: str | None, dry_run: bool, as_json: bool, login: str | None
+    path: Path,
+    division_name: str | None,
+    dry_run: bool,
+    as_json: bool,
+    login: str | None,
+    value_map_path: Path | None,
+    only_these: bool,
 ) -> None:
-    """Import an inventory file; exit 1 with the reason when the file is refused."""
+    """Import an inventory file; exit 1 with the reason when nothing could be imported."""
     # Loaded when first used (the import pipeline loads the importers package): keeps the
     # CLI's start-up close to the bare framework.
     from procedures.imports.preview import ImportChanged
     from procedures.imports.service import Upload, import_now
     from procedures.survey.returns import SurveyRefused
 
+    value_map = _value_map_or_exit(value_map_path)
     content = path.read_bytes()
     # A progress bar only for a person at a terminal: never in JSON output or in a pipe.
     bar = TerminalProgress() if not as_json and sys.stderr.isatty() else None
@@ -47,7 +68,14 @@ def import_inventory_command(
             user_id = _user_id_or_exit(session, login)
             outcome = import_now(
                 session,
-                Upload(content, path.name, division_name, user_id),
+                Upload(
+                    content,
+                    path.name,
+                    division_name,
+                    user_id,
+                    value_map=value_map,
+                    scope="only_these" if only_these else "whole",
+                ),
                 city=current_app.config["CITY_NAME"],
                 dry_run=dry_run,
                 progress=bar.update if bar else None,
@@ -77,8 +105,18 @@ def import_inventory_command(
         sys.exit(1)
     if as_json:
         click.echo(json.dumps(outcome.as_json(), ensure_ascii=False))
-        return
+    else:
+        _print_summary(path, outcome, dry_run)
+    if outcome.nothing_importable:
+        click.echo("refused: every row was refused; nothing could be imported", err=True)
+        sys.exit(1)
+
+
+def _print_summary(path: Path, outcome: ImportOutcome, dry_run: bool) -> None:
+    """Print what the import did in one line, then its errors and undecided values."""
     verb = "would import" if dry_run else "imported"
+    if outcome.nothing_importable:
+        verb = "nothing imported from"
     click.echo(
         f"{verb} {path.name}: {outcome.rows} rows, {outcome.created} new, "
         f"{outcome.updated} changed, {outcome.unchanged} unchanged, "
@@ -87,6 +125,32 @@ def import_inventory_command(
     )
     for problem in outcome.errors[:50]:
         click.echo(f"  error: {problem.sheet} row {problem.row}: {problem.message}", err=True)
+    if outcome.absent and outcome.scope == "whole":
+        click.echo(
+            f"  {outcome.absent} procedures absent from the file were marked missing "
+            "(the file was taken as the whole inventory; --only-these marks none)",
+            err=True,
+        )
+    for entry in outcome.undecided[:50]:
+        click.echo(
+            f"  undecided: {entry.field} {entry.value!r} ({entry.count} rows, first {entry.rows})"
+            " kept as written and stored as unknown; decide it with --value-map",
+            err=True,
+        )
+
+
+def _value_map_or_exit(path: Path | None) -> ValueMap | None:
+    """Read --value-map's JSON file; exit 1 saying what is wrong with it."""
+    if path is None:
+        return None
+    from importers.decisions import ValueMapError, checked_value_map
+
+    try:
+        return checked_value_map(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, UnicodeDecodeError) as error:
+        problems = error.problems if isinstance(error, ValueMapError) else [str(error)]
+        click.echo(f"refused: --value-map {path.name}: " + "; ".join(problems), err=True)
+        sys.exit(1)
 
 
 def _user_id_or_exit(session: Session, login: str | None) -> int | None:
@@ -119,3 +183,28 @@ class TerminalProgress:
         """Finish the bar's line."""
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+
+
+@click.command("revert-import")
+@with_appcontext
+@click.argument("batch_id", type=int)
+@click.option("--user", "login", help="The user the audit log names for this revert.")
+def revert_import_command(batch_id: int, login: str | None) -> None:
+    """Revert a committed import; exit 1 with the reason when it is refused."""
+    from procedures.imports.revert import RevertRefused, revert_import
+
+    try:
+        with db.session_scope() as session:
+            user_id = _user_id_or_exit(session, login)
+            outcome = revert_import(session, batch_id=batch_id, user_id=user_id)
+    except LookupError:
+        click.echo(f"refused: there is no import {batch_id}", err=True)
+        sys.exit(1)
+    except RevertRefused as refusal:
+        # Raised inside the transaction: session_scope has rolled everything back.
+        click.echo(f"refused: {refusal}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"reverted import {batch_id}: {outcome.restored} procedures restored, "
+        f"{outcome.reactivated} active again, {outcome.deleted} created ones deleted"
+    )

@@ -1,4 +1,4 @@
-"""Forms of the import pages: upload, mapping, confirm."""
+"""Forms of the import pages: upload, mapping, confirm, revert."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    RadioField,
     SelectField,
     SubmitField,
 )
@@ -28,6 +29,25 @@ class ConfirmForm(FlaskForm):
     """A button that confirms a previewed action."""
 
     submit = SubmitField(_l("Import these changes"))
+
+
+class CommitForm(ConfirmForm):
+    """Import a previewed file; asks what it is when procedures are absent from it."""
+
+    # Choices are set by the page: their labels say how many procedures each choice touches.
+    scope = RadioField(_l("What is this file?"), validators=[Optional()], choices=[])
+
+
+class ValuesForm(FlaskForm):
+    """Decide the values the tool did not understand; the fields are built by the template."""
+
+    submit = SubmitField(_l("Apply these decisions"))
+
+
+class RevertForm(FlaskForm):
+    """The button that reverts a committed import."""
+
+    submit = SubmitField(_l("Revert this import"))
 
 
 class MappingForm(FlaskForm):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlmodel import Session, col
 
+from importers.decisions import ValueMap, merged
 from procedures.models import (
     Division,
     ImportBatch,
@@ -38,10 +39,38 @@ def find_saved_mapping(
         query = query.where(col(SavedMapping.division_id).is_(None))
     else:
         query = query.where(col(SavedMapping.division_id) == division_id)
-    merged: dict[str, str | None] = {}
+    combined: dict[str, str | None] = {}
     for (mapping,) in session.execute(query):
-        merged.update(json.loads(mapping))
-    return merged or None
+        combined.update(json.loads(mapping))
+    return combined or None
+
+
+def find_saved_values(
+    session: Session, *, division_name: str | None, signatures: list[str]
+) -> ValueMap:
+    """Return the value decisions saved with these header signatures for the division, merged."""
+    query = select(col(SavedMapping.value_map)).where(
+        col(SavedMapping.header_signature).in_(signatures),
+        col(SavedMapping.value_map).is_not(None),
+        _of_division(_division_id(session, division_name)),
+    )
+    return merged(*(json.loads(text) for (text,) in session.execute(query)))
+
+
+def _of_division(division_id: int | None) -> ColumnElement[bool]:
+    """The condition selecting a division's saved mappings (NULL: files naming their own)."""
+    if division_id is None:
+        return col(SavedMapping.division_id).is_(None)
+    return col(SavedMapping.division_id) == division_id
+
+
+def _decisions_of(outcome: ImportOutcome, sheet_name: str) -> ValueMap:
+    """Return the decisions applied to one sheet's values, as a value map."""
+    decisions: ValueMap = {}
+    for entry in outcome.unrecognised:
+        if entry.sheet == sheet_name and entry.decision is not None:
+            decisions.setdefault(entry.field, {})[entry.key] = entry.decision
+    return decisions
 
 
 def save_mappings(
@@ -58,9 +87,7 @@ def save_mappings(
         existing = session.execute(
             select(SavedMapping).where(
                 col(SavedMapping.header_signature) == sheet["signature"],
-                col(SavedMapping.division_id).is_(None)
-                if division_id is None
-                else col(SavedMapping.division_id) == division_id,
+                _of_division(division_id),
             )
         ).scalar()
         if existing is None:
@@ -68,6 +95,10 @@ def save_mappings(
                 division_id=division_id, header_signature=sheet["signature"], mapping=mapping
             )
         existing.mapping, existing.user_id, existing.updated_at = mapping, user_id, utcnow()
+        decisions = _decisions_of(outcome, sheet["name"])
+        if decisions:  # kept with the older ones: a value absent this time may come back
+            earlier = json.loads(existing.value_map) if existing.value_map else {}
+            existing.value_map = json.dumps(merged(earlier, decisions), ensure_ascii=False)
         session.add(existing)
     session.flush()
 
@@ -75,3 +106,8 @@ def save_mappings(
 def batch_mapping(batch: ImportBatch) -> dict[str, str | None] | None:
     """Return the mapping a person chose for this batch on the preview page, if any."""
     return json.loads(batch.mapping) if batch.mapping else None
+
+
+def batch_values(batch: ImportBatch) -> ValueMap:
+    """Return the value decisions a person made on this batch's preview page."""
+    return json.loads(batch.value_map) if batch.value_map else {}

@@ -14,6 +14,7 @@ from typing import Any, overload
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from importers.decisions import RAW_VALUES, Unrecognised, ValueMap, merged
 from importers.inventory import (
     FIELDS,
     InventoryRefused,
@@ -29,7 +30,8 @@ from procedures.catalogue.procedures import (
     blockers_to_column,
     name_key,
 )
-from procedures.imports.mappings import find_saved_mapping
+from procedures.imports import safeguards
+from procedures.imports.mappings import find_saved_mapping, find_saved_values
 from procedures.models import (
     Division,
     ImportBatch,
@@ -37,8 +39,17 @@ from procedures.models import (
     Procedure,
 )
 
-#: Procedure columns an import may set: the importer's fields but the organisation ones.
-IMPORTED_FIELDS = tuple(name for name in FIELDS if name not in ("department", "division"))
+#: Procedure columns an import may set: the importer's fields but the organisation ones, and
+#: the words of the values it did not understand.
+IMPORTED_FIELDS = (
+    *(name for name in FIELDS if name not in ("department", "division")),
+    RAW_VALUES,
+)
+
+#: An import's scope: the whole inventory of its divisions (absent procedures become
+#: missing), or only the procedures in the file (nothing is marked missing).
+WHOLE, ONLY_THESE = "whole", "only_these"
+SCOPES = (WHOLE, ONLY_THESE)
 
 
 #: Columns that cannot hold NULL: a blank cell leaves the stored value alone.
@@ -128,6 +139,23 @@ class ImportOutcome:
     committed: bool = False
     #: A mapping confirmed earlier for these headers was applied.
     mapping_saved: bool = False
+    #: Values the vocabulary did not decide, once per column and value, decided or not.
+    unrecognised: list[Unrecognised] = field(default_factory=list)
+    #: Procedures of the file's divisions absent from it (marked missing unless the scope is
+    #: ONLY_THESE).
+    absent: int = 0
+    scope: str = WHOLE
+
+    @property
+    def undecided(self) -> list[Unrecognised]:
+        """Return the listed values no decision covers."""
+        return [entry for entry in self.unrecognised if entry.decision is None]
+
+    @property
+    def nothing_importable(self) -> bool:
+        """Return True when rows were read but every one of them was refused."""
+        accepted = self.created + self.updated + self.unchanged
+        return accepted == 0 and bool(self.errors) and self.refused is None
 
     def as_json(self) -> dict[str, Any]:
         """Return the CLI's JSON contract."""
@@ -148,8 +176,12 @@ class ImportOutcome:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "missing": self.missing,
+            "absent": self.absent,
+            "scope": self.scope,
             "errors": [problem(item) for item in self.errors],
             "warnings": [problem(item) for item in self.warnings],
+            "unrecognised": [entry.as_json() for entry in self.undecided],
+            "decided": [entry.as_json() for entry in self.unrecognised if entry.decision],
         }
 
 
@@ -163,6 +195,9 @@ class _Plan:
     #: What each procedure to update held, when compared, in the fields the update changes:
     #: the write checks them, so a person's save in between is never silently overwritten.
     seen: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: Each procedure to update or flag missing: (version, missing_batch_id) when compared,
+    #: what reverting the import needs besides `seen` (procedures.imports.revert).
+    versions: dict[int, tuple[int, int | None]] = field(default_factory=dict)
 
 
 class ImportChanged(Exception):
@@ -214,6 +249,10 @@ class ReadOptions:
     #: Header → field; None applies the mapping saved for the same headers, if any.
     mapping: dict[str, str | None] | None = None
     limits: ReadLimits | None = None
+    #: A person's decisions on values the vocabulary did not decide, over the saved ones.
+    value_map: ValueMap | None = None
+    #: WHOLE or ONLY_THESE (see SCOPES).
+    scope: str = WHOLE
 
 
 def analyse_file(
@@ -243,18 +282,8 @@ def _parse_and_compare(
     options: ReadOptions,
     on_parsed: Callable[[int], None] | None,
 ) -> tuple[ImportOutcome, _Plan | None]:
-    file_name, limits = outcome.file_name, options.limits or ReadLimits()
     try:
-        parsed = parse_inventory(content, file_name, mapping=options.mapping, limits=limits)
-        if options.mapping is None:
-            saved = find_saved_mapping(
-                session,
-                division_name=options.division_name,
-                signatures=[sheet.header_signature for sheet in parsed.sheets],
-            )
-            if saved:
-                parsed = parse_inventory(content, file_name, mapping=saved, limits=limits)
-                outcome.mapping_saved = True
+        parsed = _parse_with_saved(session, outcome, content, options)
     except InventoryRefused as refusal:
         outcome.refused = refusal
         return outcome, None
@@ -267,8 +296,45 @@ def _parse_and_compare(
         outcome,
         division_name=options.division_name,
         only=options.only_division,
+        scope=options.scope,
     )
+    outcome.warnings += safeguards.implausible_volumes(list(parsed.rows()))
+    outcome.warnings += safeguards.elsewhere(session, plan.new_rows)
     return outcome, plan
+
+
+def _parse_with_saved(
+    session: Session, outcome: ImportOutcome, content: bytes, options: ReadOptions
+) -> ParsedInventory:
+    """Parse the file with the mapping and value decisions saved for its division.
+
+    The file is read once, and again only when a saved mapping or a saved decision for one
+    of its values applies (saved items are found by the sheets' header signatures).
+    """
+    file_name, limits = outcome.file_name, options.limits or ReadLimits()
+    given = options.value_map or {}
+    parsed = parse_inventory(
+        content, file_name, mapping=options.mapping, limits=limits, value_map=given
+    )
+    signatures = [sheet.header_signature for sheet in parsed.sheets]
+    division = options.division_name
+    saved = None
+    if options.mapping is None:
+        saved = find_saved_mapping(session, division_name=division, signatures=signatures)
+    saved_values = find_saved_values(session, division_name=division, signatures=signatures)
+    applies = any(entry.key in saved_values.get(entry.field, {}) for entry in parsed.unrecognised)
+    if saved or applies:
+        values = merged(saved_values, given)
+        mapping = saved or options.mapping
+        parsed = parse_inventory(
+            content, file_name, mapping=mapping, limits=limits, value_map=values
+        )
+        outcome.mapping_saved = bool(saved)
+    for entry in parsed.unrecognised:
+        entry.earlier = entry.decision is not None and entry.key not in given.get(entry.field, {})
+    outcome.unrecognised = parsed.unrecognised
+    outcome.scope = options.scope
+    return parsed
 
 
 def _describe_sheets(outcome: ImportOutcome, parsed: ParsedInventory) -> None:
@@ -323,6 +389,8 @@ def stored_values(values: dict[str, Any]) -> dict[str, Any]:
         if value is None and name in NOT_NULL_FIELDS:
             continue
         stored[name] = value
+    # A row whose values were all understood clears the words kept from an earlier file.
+    stored.setdefault(RAW_VALUES, None)
     return stored
 
 
@@ -359,6 +427,8 @@ def _load_existing(session: Session, division_ids: list[int]) -> list[dict[str, 
         col(Procedure.division_id),
         col(Procedure.name_key),
         col(Procedure.lifecycle),
+        col(Procedure.version),
+        col(Procedure.missing_batch_id),
         *columns,
     ).where(col(Procedure.division_id).in_(division_ids))
     return [dict(row._mapping) for row in session.execute(query)]
@@ -371,8 +441,13 @@ def compare_rows(
     *,
     division_name: str | None = None,
     only: str | None = None,
+    scope: str = WHOLE,
 ) -> _Plan:
-    """Sort rows into new, changed, unchanged and missing against the database."""
+    """Sort rows into new, changed, unchanged and missing against the database.
+
+    Procedures of the file's divisions that it does not list are counted as absent; they are
+    marked missing only when the file is the whole inventory (scope WHOLE).
+    """
     divisions = dict(session.execute(select(col(Division.name), col(Division.id))).all())
     rows_by_division: dict[str, list[ParsedRow]] = defaultdict(list)
     rows_in_file = list(rows)
@@ -425,7 +500,11 @@ def compare_rows(
     from_survey = any(_system_id(rows[0]) is not None for rows in rows_by_division.values())
     for item in existing:
         if item["id"] not in seen and item["lifecycle"] == Lifecycle.active and not from_survey:
+            outcome.absent += 1
+            if scope == ONLY_THESE:
+                continue
             plan.missing_ids.append(item["id"])
+            plan.versions[item["id"]] = item["version"], item["missing_batch_id"]
             outcome.changes.append(
                 RowChange(
                     kind="missing",
@@ -528,6 +607,7 @@ def _compare_row(
         changes["name_key"] = name_key(changes["name"])
     plan.updates.append((match["id"], changes, diffs))
     plan.seen[match["id"]] = {name: match[name] for name in changes}
+    plan.versions[match["id"]] = match["version"], match["missing_batch_id"]
     outcome.changes.append(
         _row_change(row, division, "changed", procedure_id=match["id"], fields=diffs)
     )

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from importers.decisions import Unrecognised
 from importers.results import Problem
 from procedures.imports.preview import FieldChange, ImportOutcome, RowChange
 from procedures.models import ImportBatch
@@ -35,12 +36,42 @@ class StoredPreview:
     change_count: int = 0
     mapping_saved: bool = False
     sheets: list[dict[str, Any]] = field(default_factory=list)
+    #: The problems grouped by kind and column, each with its count and first rows.
+    groups: list[ProblemGroup] = field(default_factory=list)
+    unrecognised: list[Unrecognised] = field(default_factory=list)
+    absent: int = 0
+    nothing_importable: bool = False
+
+    @property
+    def undecided(self) -> int:
+        """Return how many listed values no decision covers."""
+        return sum(1 for entry in self.unrecognised if entry.decision is None)
+
+
+@dataclass
+class ProblemGroup:
+    """Problems of one kind in one column: shown once, with their count and first rows."""
+
+    severity: str
+    code: str
+    sheet: str | None
+    column: str | None
+    count: int
+    rows: list[int]
+    #: The first problem: its message says what to do (without its row number).
+    example: Problem
+    #: The header of the column read as the division, when changing its mapping may be the fix.
+    division_column: str | None = None
 
 
 def preview_report(outcome: ImportOutcome) -> dict[str, Any]:
     """Return the part of an outcome the preview page shows, as JSON-ready data."""
     problems = (outcome.errors + outcome.warnings)[:SHOWN_PROBLEMS]
     return {
+        "groups": [asdict(group) for group in problem_groups(outcome)],
+        "unrecognised": [asdict(entry) for entry in outcome.unrecognised],
+        "absent": outcome.absent,
+        "nothing_importable": outcome.nothing_importable,
         "rows": outcome.rows,
         "created": outcome.created,
         "updated": outcome.updated,
@@ -69,6 +100,10 @@ def stored_preview(batch: ImportBatch) -> StoredPreview | None:
         return None
     return StoredPreview(
         **{name: kept[name] for name in _COUNTS},
+        groups=[_group_from_json(group) for group in kept.get("groups", [])],
+        unrecognised=[Unrecognised(**entry) for entry in kept.get("unrecognised", [])],
+        absent=kept.get("absent", 0),
+        nothing_importable=kept.get("nothing_importable", False),
         problems=[Problem(**problem) for problem in kept["problems"]],
         changes=[_change_from_json(change) for change in kept["changes"]],
         change_count=kept["change_count"],
@@ -83,3 +118,39 @@ _COUNTS = ("rows", "created", "updated", "unchanged", "missing", "error_count")
 def _change_from_json(data: dict[str, Any]) -> RowChange:
     fields = [FieldChange(**item) for item in data.pop("fields")]
     return RowChange(**data, fields=fields)
+
+
+def _group_from_json(data: dict[str, Any]) -> ProblemGroup:
+    return ProblemGroup(**{**data, "example": Problem(**data["example"])})
+
+
+#: Refusals that a column wrongly read as the division causes on every row.
+_DIVISION_CODES = ("other_division", "no_division", "duplicate_row")
+
+#: How many row numbers a group lists.
+GROUP_ROWS = 10
+
+
+def problem_groups(outcome: ImportOutcome) -> list[ProblemGroup]:
+    """Group an outcome's problems by severity, kind, sheet and column, errors first."""
+    groups: dict[tuple[Any, ...], ProblemGroup] = {}
+    for problem in outcome.errors + outcome.warnings:
+        key = (problem.severity, problem.code, problem.sheet, problem.column)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ProblemGroup(
+                problem.severity, problem.code, problem.sheet, problem.column, 0, [], problem
+            )
+        group.count += 1
+        if problem.row is not None and len(group.rows) < GROUP_ROWS:
+            group.rows.append(problem.row)
+    division_columns = {
+        sheet["name"]: column["header"]
+        for sheet in outcome.sheets
+        for column in sheet["columns"]
+        if column["field"] == "division"
+    }
+    for group in groups.values():
+        if group.code in _DIVISION_CODES:
+            group.division_column = division_columns.get(group.sheet or "")
+    return sorted(groups.values(), key=lambda group: group.severity != "error")

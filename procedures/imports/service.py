@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from importers.decisions import ValueMap
 from importers.inventory import ReadLimits
 from procedures.imports.apply import apply_plan, plan_size, store_batch
-from procedures.imports.mappings import batch_mapping, save_mappings
-from procedures.imports.preview import ImportOutcome, ReadOptions, analyse_file
+from procedures.imports.mappings import batch_mapping, batch_values, save_mappings
+from procedures.imports.preview import WHOLE, ImportOutcome, ReadOptions, analyse_file
 from procedures.imports.report import batch_report
 from procedures.models import Division, ImportBatch, Role, User
 from procedures.survey import returns as survey_returns
@@ -33,6 +34,10 @@ class Upload:
     user_id: int | None = None
     #: Caps on reading it, such as the upload page's size limit; None: the importer's own.
     limits: ReadLimits | None = None
+    #: Decisions on values the vocabulary does not decide (the command line's --value-map).
+    value_map: ValueMap | None = None
+    #: WHOLE: absent procedures of its divisions become missing; ONLY_THESE: none does.
+    scope: str = WHOLE
 
 
 @dataclass
@@ -115,6 +120,8 @@ def import_now(
         # A survey workbook is read with its own columns, without a mapping step.
         mapping=returned.mapping if returned else None,
         limits=upload.limits,
+        value_map=upload.value_map,
+        scope=upload.scope,
     )
     outcome = import_file(
         session,
@@ -175,6 +182,8 @@ def _batch_options(session: Session, batch: ImportBatch) -> ReadOptions:
         division_name=_division_name(session, batch),
         only_division=_only_division(session, batch),
         mapping=batch_mapping(batch),
+        value_map=batch_values(batch),
+        scope=batch.scope or WHOLE,
     )
 
 
@@ -194,7 +203,9 @@ def import_file(
     """
     options = options or ReadOptions()
     outcome, plan = analyse_file(session, content=content, file_name=file_name, options=options)
-    if plan is None or outcome.duplicate_of is not None or dry_run:
+    if plan is None or outcome.duplicate_of is not None or outcome.nothing_importable:
+        return outcome
+    if dry_run:
         return outcome
     batch = store_batch(
         session,
@@ -204,6 +215,9 @@ def import_file(
         division_name=options.division_name,
         status="committed",
     )
+    batch.scope = options.scope
+    if options.value_map:
+        batch.value_map = json.dumps(options.value_map, ensure_ascii=False)
     total, written = plan_size(plan), 0
 
     def advance(count: int) -> None:
@@ -212,7 +226,7 @@ def import_file(
         if progress is not None:
             progress(written, total)
 
-    apply_plan(session, plan, batch_id=batch.id, user_id=user_id, progress=advance)
+    batch.undo = apply_plan(session, plan, batch_id=batch.id, user_id=user_id, progress=advance)
     outcome.batch_id = batch.id
     outcome.committed = True
     return outcome
@@ -246,7 +260,7 @@ def commit_batch(
         options=options,
         on_parsed=lambda rows: report("compare", rows, rows),
     )
-    if plan is None or outcome.duplicate_of is not None:
+    if plan is None or outcome.duplicate_of is not None or outcome.nothing_importable:
         return outcome
     total, written = plan_size(plan), 0
     report("write", 0, total)
@@ -256,7 +270,7 @@ def commit_batch(
         written += count
         report("write", written, total)
 
-    apply_plan(session, plan, batch_id=batch.id, user_id=user_id, progress=advance)
+    batch.undo = apply_plan(session, plan, batch_id=batch.id, user_id=user_id, progress=advance)
     save_mappings(session, outcome=outcome, division_name=options.division_name, user_id=user_id)
     batch.status = "committed"
     batch.created, batch.updated = outcome.created, outcome.updated

@@ -25,12 +25,15 @@ from procedures.catalogue.procedures import list_divisions
 from procedures.core import db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.forms import as_choices
-from procedures.core.i18n import problem_text
+from procedures.core.i18n import problem_text, problem_text_without_row
 from procedures.imports import progress
-from procedures.imports.forms import ConfirmForm, MappingForm, UploadForm
+from procedures.imports.forms import CommitForm, ConfirmForm, MappingForm, UploadForm, ValuesForm
 from procedures.models import Division, ImportBatch, Role
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+#: The scopes a person may choose (procedures.imports.preview.SCOPES, without loading it).
+SCOPE_CHOICES = ("whole", "only_these")
 
 CHANGED_MEANWHILE = _l(
     "Someone saved some of these procedures after the preview was made. Nothing was imported; "
@@ -142,11 +145,77 @@ def show(batch_id: int):
         "imports/show.html",
         batch=batch,
         outcome=outcome,
-        form=ConfirmForm(),
+        form=_commit_form(outcome.absent if outcome else 0),
         mapping_form=MappingForm(),
+        values_form=ValuesForm(),
         problem_text=problem_text,
+        group_text=problem_text_without_row,
         fields=FIELDS,
     )
+
+
+def _commit_form(absent: int) -> CommitForm:
+    """The import button, with the question what the file is when procedures are absent."""
+    from procedures.imports.preview import ONLY_THESE, WHOLE
+
+    form = CommitForm()
+    form.scope.choices = [
+        (
+            WHOLE,
+            _(
+                "This file is the whole inventory of its divisions: mark the %(count)s "
+                "procedures absent from it as missing.",
+                count=f"{absent:,}",
+            ),
+        ),
+        (
+            ONLY_THESE,
+            _(
+                "This file updates only the procedures in it: leave the %(count)s others as "
+                "they are.",
+                count=f"{absent:,}",
+            ),
+        ),
+    ]
+    return form
+
+
+@bp.route("/<int:batch_id>/values", methods=["POST"])
+@roles_required(*UPLOAD_ROLES)
+def decide_values(batch_id: int):
+    """Keep the person's decisions on values the tool did not understand; preview again."""
+    from importers.decisions import is_valid, value_key
+    from procedures.imports.service import refresh_preview
+
+    batch = _batch_or_404(batch_id)
+    if batch.status != "previewed" or not ValuesForm().validate_on_submit():
+        abort(400)
+    decisions = json.loads(batch.value_map) if batch.value_map else {}
+    for key, field in request.form.items():
+        if not key.startswith("value-field-"):
+            continue
+        number = key.removeprefix("value-field-")
+        value = value_key(request.form.get("value-key-" + number, ""))
+        decision = request.form.get("decision-" + number, "").strip().replace(",", "")
+        if not decision:
+            decisions.get(field, {}).pop(value, None)
+            continue
+        if not is_valid(field, decision):
+            flash(
+                _(
+                    "“%(value)s” is not a choice for this column; nothing was changed.",
+                    value=decision,
+                ),
+                "error",
+            )
+            return redirect(url_for("imports.show", batch_id=batch_id, _anchor="values"))
+        decisions.setdefault(field, {})[value] = decision
+    batch.value_map = json.dumps(decisions, ensure_ascii=False)
+    g.read_a_file = True
+    refresh_preview(db.session(), batch=batch)
+    db.commit()
+    flash(_("Your decisions were applied. Check the preview again."), "success")
+    return redirect(url_for("imports.show", batch_id=batch_id, _anchor="values"))
 
 
 @bp.route("/<int:batch_id>/mapping", methods=["POST"])
@@ -219,13 +288,33 @@ def commit(batch_id: int):
     # CLI's start-up close to the bare framework.
     from procedures.imports import jobs as import_jobs
     from procedures.imports.preview import ImportChanged
+    from procedures.imports.report import stored_preview
     from procedures.imports.service import commit_previewed
 
     session = db.session()
     batch = _batch_or_404(batch_id)
-    if not _may_commit(batch) or not ConfirmForm().validate_on_submit():
+    form = _commit_form(0)  # its choices, so that the chosen scope validates
+    if not _may_commit(batch) or not form.validate_on_submit():
         flash(_("This import was already done or cancelled."), "warning")
         return redirect(url_for("imports.show", batch_id=batch_id))
+    preview = stored_preview(batch) if batch.status == "previewed" else None
+    if preview is not None and preview.nothing_importable:
+        flash(_("Every row of this file was refused: there is nothing to import."), "error")
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    if preview is not None and preview.absent and form.scope.data not in SCOPE_CHOICES:
+        flash(
+            _(
+                "Choose whether this file is the whole inventory or updates only the "
+                "procedures in it, then import."
+            ),
+            "error",
+        )
+        return redirect(url_for("imports.show", batch_id=batch_id, _anchor="scope"))
+    if form.scope.data in SCOPE_CHOICES and batch.scope != form.scope.data:
+        # Kept in a transaction of its own: the import's must not hold the write lock while
+        # it compares (a clerk's save meanwhile would wait on SQLite, not be detected).
+        batch.scope = form.scope.data
+        db.commit()
     if import_jobs.runs_in_background(batch):
         import_jobs.start_commit(batch, current_user.id)
         return redirect(url_for("imports.progress_page", batch_id=batch_id))
@@ -240,7 +329,11 @@ def commit(batch_id: int):
         flash(_("This exact file was imported before. Nothing was changed."), "warning")
         return redirect(url_for("imports.show", batch_id=outcome.duplicate_of))
     if not outcome.committed:  # the stored file can no longer be read as it was
-        flash(problem_text(outcome.refused), "error")
+        session.rollback()
+        if outcome.refused is None:  # every row refused (the file or the inventory changed)
+            flash(_("Every row of this file was refused: there is nothing to import."), "error")
+        else:
+            flash(problem_text(outcome.refused), "error")
         return redirect(url_for("imports.show", batch_id=batch_id))
     db.commit()
     flash(
