@@ -146,7 +146,8 @@ def _value_map_or_exit(path: Path | None) -> ValueMap | None:
     from importers.decisions import ValueMapError, checked_value_map
 
     try:
-        return checked_value_map(json.loads(path.read_text(encoding="utf-8")))
+        # utf-8-sig: Windows Notepad may start a UTF-8 file with a byte order mark.
+        return checked_value_map(json.loads(path.read_text(encoding="utf-8-sig")))
     except (ValueError, UnicodeDecodeError) as error:
         problems = error.problems if isinstance(error, ValueMapError) else [str(error)]
         click.echo(f"refused: --value-map {path.name}: " + "; ".join(problems), err=True)

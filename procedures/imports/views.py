@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unicodedata import normalize
 
 from flask import (
     Blueprint,
@@ -196,7 +197,10 @@ def decide_values(batch_id: int):
             continue
         number = key.removeprefix("value-field-")
         value = value_key(request.form.get("value-key-" + number, ""))
-        decision = request.form.get("decision-" + number, "").strip().replace(",", "")
+        # NFKC: a number typed with the Japanese input method on (１，２００) is 1,200, as the
+        # edit form and the importer read it.
+        decision = normalize("NFKC", request.form.get("decision-" + number, ""))
+        decision = decision.strip().replace(",", "")
         if not decision:
             decisions.get(field, {}).pop(value, None)
             continue
