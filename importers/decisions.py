@@ -14,12 +14,16 @@ import json
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
+from unicodedata import normalize
 
 from importers.schema import ANNUAL_VOLUME_MAX, Applicant, Blocker, Kind, OnlineStatus, Verdict
 from importers.text import cell_text, squeeze
 
 #: The decision that leaves a value unknown (its words are still kept).
 UNKNOWN = "unknown"
+#: A decision withdrawn by the person: the value is undecided again, even if it was decided
+#: for the division's earlier upload (saving a mapping drops it from the saved decisions).
+UNDECIDED = ""
 
 #: The row column holding, as JSON {field: words as written}, the values not understood.
 RAW_VALUES = "raw_values"
@@ -53,6 +57,10 @@ NUMBERS: dict[str, tuple[int, int]] = {
 
 DECIDABLE = frozenset(CHOICES) | frozenset(NUMBERS)
 
+#: Fields a procedure always holds an answer for: "unknown" is no decision for them, and a
+#: value left undecided keeps the procedure's answer (no, for a new procedure).
+ALWAYS_ANSWERED = frozenset({"mynaportal_eligible"})
+
 #: How many row numbers a listed value names.
 SHOWN_ROWS = 5
 
@@ -67,7 +75,7 @@ def value_key(value: Any) -> str:
 def is_valid(field_name: str, decision: str) -> bool:
     """Return True when a decision is one the field accepts."""
     if decision == UNKNOWN:
-        return field_name in DECIDABLE
+        return field_name in DECIDABLE and field_name not in ALWAYS_ANSWERED
     if field_name in CHOICES:
         return decision in CHOICES[field_name]
     if field_name in NUMBERS and decision.isascii() and decision.isdigit():
@@ -113,9 +121,12 @@ def checked_value_map(data: Any) -> ValueMap:
             problems.append(f'{name!r}: expected an object {{"value": "decision"}}')
             continue
         for raw, decision in decisions.items():
-            text = str(decision).strip().lower() if decision is not None else UNKNOWN
+            # NFKC: full-width digits and letters typed with the Japanese input method on.
+            text = normalize("NFKC", str(decision)).strip().lower().replace(",", "")
+            text = text if decision is not None else UNKNOWN
             if not is_valid(name, text):
-                allowed = ", ".join((*CHOICES.get(name, ("a number",)), UNKNOWN))
+                unknown = () if name in ALWAYS_ANSWERED else (UNKNOWN,)
+                allowed = ", ".join((*CHOICES.get(name, ("a number",)), *unknown))
                 problems.append(f"{name!r}: {decision!r} for {raw!r} is not one of {allowed}")
                 continue
             result.setdefault(name, {})[value_key(raw)] = text
@@ -125,11 +136,21 @@ def checked_value_map(data: Any) -> ValueMap:
 
 
 def merged(*maps: ValueMap | None) -> ValueMap:
-    """Return the maps merged, later ones winning value by value."""
+    """Return the maps merged, later ones winning value by value (UNDECIDED too)."""
     result: ValueMap = {}
     for value_map in maps:
         for name, decisions in (value_map or {}).items():
             result.setdefault(name, {}).update(decisions)
+    return result
+
+
+def kept(value_map: ValueMap) -> ValueMap:
+    """Return the map without its withdrawn (UNDECIDED) decisions: what is worth saving."""
+    result: ValueMap = {}
+    for name, decisions in value_map.items():
+        chosen = {key: decision for key, decision in decisions.items() if decision != UNDECIDED}
+        if chosen:
+            result[name] = chosen
     return result
 
 

@@ -374,6 +374,9 @@ def _convert_column(
 def _decided(field_name: str, result: tuple[Any, ...], decision: str) -> tuple[Any, ...]:
     """Return a reader's result as a person's decision makes it, without its issue."""
     value = typed(field_name, decision)
+    if field_name in ("visit_required", "fee_required"):
+        # The words read as no reason nor payment: they are kept with the row's raw words.
+        return (value, "", None)
     if field_name == "blockers":  # a decision adds its blocker to those the cell named
         found = list(result[0])
         value = found + [value] if value is not None and value not in found else found
@@ -381,12 +384,15 @@ def _decided(field_name: str, result: tuple[Any, ...], decision: str) -> tuple[A
 
 
 def _merge_by_key(found: list[Unrecognised]) -> list[Unrecognised]:
-    """Merge the listed values that differ only in width or spacing (one decision each)."""
-    by_key: dict[str, Unrecognised] = {}
+    """Merge the listed values of one field that differ only in width or spacing.
+
+    A decision is kept per field and value, so the same words in two fields stay two entries.
+    """
+    by_key: dict[tuple[str, str], Unrecognised] = {}
     for entry in found:
-        first = by_key.get(entry.key)
+        first = by_key.get((entry.field, entry.key))
         if first is None:
-            by_key[entry.key] = entry
+            by_key[entry.field, entry.key] = entry
             continue
         first.count += entry.count
         first.rows = sorted(first.rows + entry.rows)[:SHOWN_ROWS]
@@ -555,7 +561,7 @@ def _read_rows(
             written = " ".join(T.cell_text(value).split())  # as written: not NFKC
             entry = Unrecognised(sheet, headers[col], fld, written, key)
             entry.reason, entry.reason_params = result[-1]
-            entry.decision = chosen.get(key)
+            entry.decision = chosen.get(key) or None  # UNDECIDED: withdrawn
             listed[value] = entry
             if entry.decision is not None:
                 memo[value] = _decided(fld, result, entry.decision)
@@ -608,7 +614,8 @@ def _read_rows(
             continue
         column = columns[col]
         read = V.fee if fld == "fee_required" else V.yes_no
-        answers = {value: read(value) for value in set(column)}
+        # dict.fromkeys, not set: the first spelling met is the one shown, run after run.
+        answers = {value: read(value) for value in dict.fromkeys(column)}
         if any(r[2] is not None for r in answers.values()):
             settle(col, answers)
         keys.append(fld)
@@ -633,7 +640,7 @@ def _read_rows(
         estimates = [False] * count
         failed = [False] * count
         for col in volume_cols:
-            memo = {value: V.volume(value) for value in set(columns[col])}
+            memo = {value: V.volume(value) for value in dict.fromkeys(columns[col])}
             if any(r[2] is not None for r in memo.values()):
                 settle(col, memo)
             results = list(map(memo.__getitem__, columns[col]))
@@ -717,7 +724,7 @@ def _read_rows(
         if set(map(type, column)) == {str}:
             extra_texts.append(column)  # already text (kept as written)
         else:
-            cell_texts = {value: T.cell_text(value) for value in set(column)}
+            cell_texts = {value: T.cell_text(value) for value in dict.fromkeys(column)}
             extra_texts.append(list(map(cell_texts.__getitem__, column)))
 
     # 9. the rows read their values from these columns when asked (see ParsedRow)

@@ -323,6 +323,37 @@ def test_decisions_are_applied_to_the_next_upload_shown_as_earlier_and_can_be_ch
     assert (selected(cell), "前回の判断" in cell) == ("no", True)
 
 
+def test_an_earlier_decision_withdrawn_is_undecided_and_forgotten(client, db_session):
+    """Choosing 未判断 for a 前回の判断 value leaves it unknown, and the next file asks again."""
+    add_division(db_session, "市民課")
+    sign_in_office(db_session, client)
+    first = workbook_bytes([("転入届", "窓口で確認")], VISIT_HEADERS)
+    location = upload(client, first, "visit_words_first.xlsx", division="市民課").headers[
+        "Location"
+    ]
+    decide(client, location, {("visit_required", "窓口で確認"): "yes"})
+    commit(client, location)
+
+    second = workbook_bytes([("転入届", "窓口で確認"), ("転出届", "窓口で確認")], VISIT_HEADERS)
+    location = upload(client, second, "visit_words_second.xlsx", division="市民課").headers[
+        "Location"
+    ]
+    decide(client, location, {("visit_required", "窓口で確認"): ""})
+    cell = decision_cell(text_of(client, location), "窓口で確認")
+    assert (selected(cell), "前回の判断" in cell) == (None, False)
+    commit(client, location)
+    db_session.expire_all()
+    visits = dict(db_session.exec(select(Procedure.name, Procedure.visit_required)).all())
+    assert visits == {"転入届": None, "転出届": None}
+
+    third = workbook_bytes([("印鑑登録申請", "窓口で確認")], VISIT_HEADERS)
+    location = upload(client, third, "visit_words_third.xlsx", division="市民課").headers[
+        "Location"
+    ]
+    cell = decision_cell(text_of(client, location), "窓口で確認")
+    assert (selected(cell), "前回の判断" in cell) == (None, False)
+
+
 def test_a_decision_is_not_applied_to_another_divisions_file(client, db_session):
     """A decision saved for one division leaves the same words undecided for another."""
     add_division(db_session, "市民課")
@@ -511,7 +542,7 @@ def test_partial_file_without_a_chosen_scope_is_refused_and_writes_nothing(clien
     events = count(db_session, AuditEvent)
     response = commit(client, location, scope=None)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"{location}#scope")
+    assert response.headers["Location"].endswith(location)
     page = text_of(client, location)
     assert alerts(page, "error") == [
         "このファイルが全件か、載っている手続だけの更新かを選んでから取り込んでください。"

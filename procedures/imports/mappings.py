@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, select
 from sqlmodel import Session, col
 
-from importers.decisions import ValueMap, merged
+from importers.decisions import UNDECIDED, ValueMap, kept, merged
 from procedures.models import (
     Division,
     ImportBatch,
@@ -65,11 +65,16 @@ def _of_division(division_id: int | None) -> ColumnElement[bool]:
 
 
 def _decisions_of(outcome: ImportOutcome, sheet_name: str) -> ValueMap:
-    """Return the decisions applied to one sheet's values, as a value map."""
+    """Return the decisions on one sheet's values, as a value map; UNDECIDED where none.
+
+    A value left undecided was either never decided or had its earlier decision withdrawn
+    (an earlier one is applied otherwise): either way no decision is to be kept for it.
+    """
     decisions: ValueMap = {}
     for entry in outcome.unrecognised:
-        if entry.sheet == sheet_name and entry.decision is not None:
-            decisions.setdefault(entry.field, {})[entry.key] = entry.decision
+        if entry.sheet == sheet_name:
+            decision = UNDECIDED if entry.decision is None else entry.decision
+            decisions.setdefault(entry.field, {})[entry.key] = decision
     return decisions
 
 
@@ -98,7 +103,8 @@ def save_mappings(
         decisions = _decisions_of(outcome, sheet["name"])
         if decisions:  # kept with the older ones: a value absent this time may come back
             earlier = json.loads(existing.value_map) if existing.value_map else {}
-            existing.value_map = json.dumps(merged(earlier, decisions), ensure_ascii=False)
+            value_map = kept(merged(earlier, decisions))
+            existing.value_map = json.dumps(value_map, ensure_ascii=False) if value_map else None
         session.add(existing)
     session.flush()
 

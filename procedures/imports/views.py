@@ -185,13 +185,20 @@ def _commit_form(absent: int) -> CommitForm:
 @roles_required(*UPLOAD_ROLES)
 def decide_values(batch_id: int):
     """Keep the person's decisions on values the tool did not understand; preview again."""
-    from importers.decisions import is_valid, value_key
+    from importers.decisions import UNDECIDED, is_valid, value_key
+    from procedures.imports.report import stored_preview
     from procedures.imports.service import refresh_preview
 
     batch = _batch_or_404(batch_id)
     if batch.status != "previewed" or not ValuesForm().validate_on_submit():
         abort(400)
     decisions = json.loads(batch.value_map) if batch.value_map else {}
+    shown = stored_preview(batch)
+    shown_decided = {
+        (entry.field, entry.key)
+        for entry in (shown.unrecognised if shown else [])
+        if entry.decision is not None
+    }
     for key, field in request.form.items():
         if not key.startswith("value-field-"):
             continue
@@ -202,7 +209,8 @@ def decide_values(batch_id: int):
         decision = normalize("NFKC", request.form.get("decision-" + number, ""))
         decision = decision.strip().replace(",", "")
         if not decision:
-            decisions.get(field, {}).pop(value, None)
+            if (field, value) in shown_decided:  # withdrawn, even if saved from an earlier file
+                decisions.setdefault(field, {})[value] = UNDECIDED
             continue
         if not is_valid(field, decision):
             flash(
@@ -212,14 +220,14 @@ def decide_values(batch_id: int):
                 ),
                 "error",
             )
-            return redirect(url_for("imports.show", batch_id=batch_id, _anchor="values"))
+            return redirect(url_for("imports.show", batch_id=batch_id))
         decisions.setdefault(field, {})[value] = decision
     batch.value_map = json.dumps(decisions, ensure_ascii=False)
     g.read_a_file = True
     refresh_preview(db.session(), batch=batch)
     db.commit()
     flash(_("Your decisions were applied. Check the preview again."), "success")
-    return redirect(url_for("imports.show", batch_id=batch_id, _anchor="values"))
+    return redirect(url_for("imports.show", batch_id=batch_id))
 
 
 @bp.route("/<int:batch_id>/mapping", methods=["POST"])
@@ -313,7 +321,7 @@ def commit(batch_id: int):
             ),
             "error",
         )
-        return redirect(url_for("imports.show", batch_id=batch_id, _anchor="scope"))
+        return redirect(url_for("imports.show", batch_id=batch_id))
     if form.scope.data in SCOPE_CHOICES and batch.scope != form.scope.data:
         # Kept in a transaction of its own: the import's must not hold the write lock while
         # it compares (a clerk's save meanwhile would wait on SQLite, not be detected).
