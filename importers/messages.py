@@ -206,6 +206,66 @@ MESSAGES: dict[str, str] = {
     ),
 }
 
+#: Warnings about several rows as the preview's problems table shows them: the count and the
+#: row numbers are in cells of their own there, so the text does not repeat them.
+GROUPED: dict[str, str] = {
+    "volume_implausible": N_(
+        "The yearly volumes are far above the others in this file (more than {times} times the "
+        "median of {median}, and at least {at_least}). Check that they are not typing errors; "
+        "correct them in the file, or import if they are right."
+    ),
+    "code_in_other_division": N_(
+        "These new procedures have a code already used in another division (for example "
+        "“{code}” in “{other}”). If they are the same procedures, correct the division in the "
+        "file or the column read as the division; if not, import them as new."
+    ),
+    "name_in_other_division": N_(
+        "These new procedures have the name of a procedure of another division (for example "
+        "“{name}” in “{other}”). If they are the same procedures, correct the division in the "
+        "file or the column read as the division; if not, import them as new."
+    ),
+}
+
+#: The English of the messages with a count for a count of 1, keyed by the form for other
+#: counts (in MESSAGES or GROUPED). Japanese has one form for every count; messages_ja.json
+#: may still word the singular differently (keyed by its English).
+ONE: dict[str, str] = {
+    MESSAGES["csv_characters_replaced"]: N_(
+        "{count} character of the CSV file could not be decoded and was replaced with “\ufffd”. "
+        "Save the file as “CSV UTF-8 (comma delimited)” and upload again to keep it."
+    ),
+    MESSAGES["volume_implausible"]: N_(
+        "{count} procedure has a yearly volume far above the others in this file (more than "
+        "{times} times the median of {median}, and at least {at_least}): row {rows}. Check that "
+        "it is not a typing error; correct it in the file, or import it if it is right."
+    ),
+    MESSAGES["code_in_other_division"]: N_(
+        "{count} new procedure has a code already used in another division (row {rows}; "
+        "“{code}” in “{other}”). If it is the same procedure, correct the division in the file "
+        "or the column read as the division; if not, import it as new."
+    ),
+    MESSAGES["name_in_other_division"]: N_(
+        "{count} new procedure has the name of a procedure of another division (row {rows}; "
+        "“{name}” in “{other}”). If it is the same procedure, correct the division in the file "
+        "or the column read as the division; if not, import it as new."
+    ),
+    GROUPED["volume_implausible"]: N_(
+        "The yearly volume is far above the others in this file (more than {times} times the "
+        "median of {median}, and at least {at_least}). Check that it is not a typing error; "
+        "correct it in the file, or import it if it is right."
+    ),
+    GROUPED["code_in_other_division"]: N_(
+        "This new procedure has a code already used in another division (“{code}” in "
+        "“{other}”). If it is the same procedure, correct the division in the file or the "
+        "column read as the division; if not, import it as new."
+    ),
+    GROUPED["name_in_other_division"]: N_(
+        "This new procedure has the name of a procedure of another division (“{name}” in "
+        "“{other}”). If it is the same procedure, correct the division in the file or the "
+        "column read as the division; if not, import it as new."
+    ),
+}
+
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
 
@@ -217,14 +277,29 @@ def _japanese() -> dict[str, str]:
         return json.load(fh)
 
 
-def template(code: str, locale: str = "en") -> str:
-    """Return the template of a message code in English or Japanese ("ja")."""
-    english = MESSAGES[code]
+def _in_locale(english: str, count: Any, locale: str) -> str:
+    """Return a template (the form for other counts) in a locale, in the form for `count`."""
+    chosen = ONE.get(english, english) if count == 1 else english
     if locale.startswith("ja"):
-        return _japanese().get(english, english)
-    return english
+        japanese = _japanese()
+        return japanese.get(chosen) or japanese.get(english, chosen)
+    return chosen
+
+
+def template(code: str, locale: str = "en", count: Any = None) -> str:
+    """Return the template of a message code in English or Japanese ("ja").
+
+    `count`, when given, picks the singular or plural form of a message that has both.
+    """
+    return _in_locale(MESSAGES[code], count, locale)
+
+
+def grouped_template(code: str, locale: str = "en", count: Any = None) -> str | None:
+    """Return the text of a warning about several rows for a table that lists their rows."""
+    english = GROUPED.get(code)
+    return None if english is None else _in_locale(english, count, locale)
 
 
 def render(code: str, params: dict[str, Any], locale: str = "en") -> str:
-    """Fill the template of a message code with its parameters."""
-    return template(code, locale).format(**params)
+    """Fill the template of a message code with its parameters (in the form for its count)."""
+    return template(code, locale, params.get("count")).format(**params)

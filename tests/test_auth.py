@@ -55,6 +55,18 @@ def test_sign_in_then_sign_out(client, db_session):
     assert client.get("/procedures").status_code == 302
 
 
+def test_signing_in_and_out_keeps_the_language_chosen_on_the_sign_in_page(client, db_session):
+    add_user(db_session, "clerk", Role.viewer)
+    client.get("/lang/en?next=/login")
+    assert login(client, "clerk").headers["Location"] == "/procedures"
+    page = client.get("/procedures").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert ">Sign out</button>" in page
+    token = csrf_token(client, "/procedures")
+    client.post("/logout", data={"csrf_token": token})
+    assert '<html lang="en">' in client.get("/login").get_data(as_text=True)
+
+
 def test_login_without_csrf_token_is_refused(client, db_session):
     add_user(db_session, "clerk", Role.viewer)
     response = client.post("/login", data={"login": "clerk", "password": PASSWORD})

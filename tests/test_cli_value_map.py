@@ -127,6 +127,55 @@ def test_words_not_understood_are_listed_and_stored_unknown(runner, db_session, 
     assert stored["印鑑登録"].raw_values is None
 
 
+def test_human_output_names_each_undecided_value_by_its_column_sheet_and_rows(
+    runner, db_session, tmp_path
+):
+    """Without --json: one line per undecided value, as the sheet writes it, with a value map."""
+    path = workbook(tmp_path / "words_not_understood.xlsx", WORDS_NOT_UNDERSTOOD)
+    result = runner.invoke(args=["import-inventory", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "imported words_not_understood.xlsx: 4 rows, 4 new, 0 changed, 0 unchanged, "
+        "0 missing, 0 errors, 0 warnings\n"
+    )
+    choices = "done|not_done|excluded|other|partial|unknown"
+    sheet = "of sheet 手続一覧"
+    assert result.stderr.splitlines() == [
+        "  undecided: 来庁の要否 (visit_required) '窓口で確認' in 2 rows (3, 4) of sheet 手続一覧: "
+        "stored as unknown; decide it with --value-map "
+        '{"visit_required": {"窓口で確認": "yes|no|unknown"}}',
+        f"  undecided: マイナポータル (mynaportal_eligible) '要検討' in 1 row (3) {sheet}: "
+        "the procedure's answer is kept (no for a new one); decide it with --value-map "
+        '{"mynaportal_eligible": {"要検討": "yes|no"}}',
+        "  undecided: 手数料 (fee_required) '要相談' in 2 rows (3, 4) of sheet 手続一覧: "
+        "stored as unknown; decide it with --value-map "
+        '{"fee_required": {"要相談": "yes|no|unknown"}}',
+        "  undecided: 押印 (seal_required) '署名で可' in 1 row (3) of sheet 手続一覧: "
+        "stored as unknown; decide it with --value-map "
+        '{"seal_required": {"署名で可": "yes|no|unknown"}}',
+        f"  undecided: オンライン化状況 (online_status) '調整中' in 1 row (3) {sheet}: "
+        "stored as unknown; decide it with --value-map "
+        f'{{"online_status": {{"調整中": "{choices}"}}}}',
+        f"  undecided: オンライン化状況 (online_status) 'R8以降' in 1 row (4) {sheet}: "
+        "stored as unknown; decide it with --value-map "
+        f'{{"online_status": {{"R8以降": "{choices}"}}}}',
+    ]
+
+
+def test_the_printed_value_map_decides_what_it_names(runner, db_session, tmp_path):
+    """The value map a line prints, its choice filled in, is accepted and applied."""
+    path = workbook(tmp_path / "words_not_understood.xlsx", WORDS_NOT_UNDERSTOOD)
+    dry = runner.invoke(args=["import-inventory", str(path), "--dry-run"])
+    line = next(text for text in dry.stderr.splitlines() if "(visit_required)" in text)
+    printed = json.loads(line.split("--value-map ", 1)[1])
+    printed["visit_required"]["窓口で確認"] = "yes"
+    decisions = value_map(tmp_path / "decisions.json", printed)
+    result = runner.invoke(args=["import-inventory", str(path), "--value-map", str(decisions)])
+    assert result.exit_code == 0, result.output
+    assert "(visit_required)" not in result.stderr
+    assert by_name(db_session)["転出届"].visit_required is True
+
+
 def test_value_map_decides_every_value(runner, db_session, tmp_path):
     """--value-map leaves nothing undecided; stored fields and the summary follow the decisions."""
     path = workbook(tmp_path / "words_not_understood.xlsx", WORDS_NOT_UNDERSTOOD)
@@ -208,20 +257,27 @@ def test_value_map_saved_with_a_byte_order_mark_is_read(runner, db_session, tmp_
 
 
 @pytest.mark.parametrize(
-    ("content", "problem"),
+    ("content", "refusal"),
     [
         pytest.param(
             '{"visit_required": {"窓口で確認": "yes"',
-            "Expecting ',' delimiter",
+            "refused: --value-map decisions.json is not valid JSON (line 1, column 35)",
             id="not_json",
         ),
         pytest.param(
+            '{\n  "visit_required": {\n    "窓口で確認": yes\n  }\n}\n',
+            "refused: --value-map decisions.json is not valid JSON (line 3, column 14)",
+            id="not_json_on_line_3",
+        ),
+        pytest.param(
             json.dumps({"来庁の要否": {"窓口で確認": "yes"}}, ensure_ascii=False),
+            "refused: --value-map decisions.json: "
             "'来庁の要否' is not a field whose values can be decided",
             id="unknown_field",
         ),
         pytest.param(
             json.dumps({"online_status": {"調整中": "yes"}}, ensure_ascii=False),
+            "refused: --value-map decisions.json: "
             "'online_status': 'yes' for '調整中' is not one of done, not_done, excluded, other, "
             "partial, unknown",
             id="decision_not_allowed",
@@ -229,7 +285,7 @@ def test_value_map_saved_with_a_byte_order_mark_is_read(runner, db_session, tmp_
     ],
 )
 def test_malformed_value_map_is_refused_and_writes_nothing(
-    runner, db_session, tmp_path, content, problem
+    runner, db_session, tmp_path, content, refusal
 ):
     """A value map that is not JSON or names a wrong field or decision exits 1, writing nothing."""
     path = workbook(tmp_path / "words_not_understood.xlsx", WORDS_NOT_UNDERSTOOD)
@@ -237,8 +293,7 @@ def test_malformed_value_map_is_refused_and_writes_nothing(
     decisions.write_text(content, encoding="utf-8")
     result = runner.invoke(args=["import-inventory", str(path), "--value-map", str(decisions)])
     assert result.exit_code == 1
-    assert result.stderr.startswith("refused: --value-map decisions.json: ")
-    assert problem in result.stderr
+    assert result.stderr == refusal + "\n"
     assert result.stdout == ""
     assert db_session.exec(select(func.count()).select_from(Procedure)).one() == 0
     assert batches(db_session) == 0

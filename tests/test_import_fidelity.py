@@ -197,12 +197,16 @@ def test_messy_inventory_lists_values_once_counts_decisions_and_keeps_the_words(
     location = upload(client, content, "messy_division_words.xlsx").headers["Location"]
     page = text_of(client, location)
     assert listed_values(page) == [
-        ("来庁の要否 (来庁の要否)", "窓口で確認", "2", "4, 6"),
+        ("来庁の要否", "窓口で確認", "2", "4, 6"),
         ("マイナポータル対応 (マイナポータル)", "要確認", "1", "7"),
         ("押印 (押印・署名)", "様式による", "1", "3"),
-        ("オンライン化の状況 (オンライン化の状況)", "システム更新時に検討", "2", "5, 7"),
+        ("オンライン化の状況", "システム更新時に検討", "2", "5, 7"),
     ]
-    assert "4 件の値が未判断です。" in page
+    # The column chooses what a value means, not which field a column is read as.
+    assert _cell_text(re.search(r"<thead>(.*?)</thead>", section(page, "values"), re.S)[1]) == (
+        "列 記載された値 行数 行番号 意味・判断"
+    )
+    assert "4件の値が未判断です。" in page
 
     response = decide(
         client,
@@ -215,7 +219,7 @@ def test_messy_inventory_lists_values_once_counts_decisions_and_keeps_the_words(
     assert response.status_code == 302
     page = text_of(client, location)
     assert "判断を適用しました。もう一度プレビューを確認してください。" in alerts(page, "success")
-    assert "2 件の値が未判断です。" in page
+    assert "2件の値が未判断です。" in page
     assert commit(client, location).status_code == 302
 
     counts = funnel(db_session)
@@ -255,7 +259,7 @@ def test_messy_inventory_lists_values_once_counts_decisions_and_keeps_the_words(
     assert inkan.visit_required is None
     detail = text_of(client, f"/procedures/{inkan.id}")
     assert '<h3 id="words">所属が記載したとおり</h3>' in detail
-    assert "<dt>来庁の要否</dt><dd>“窓口で確認”</dd>" in detail
+    assert "<dt>来庁の要否</dt><dd>「窓口で確認」</dd>" in detail
     tennyu = procedure_named(db_session, "転入届")
     assert "所属が記載したとおり" not in text_of(client, f"/procedures/{tennyu.id}")
 
@@ -371,7 +375,7 @@ def test_a_decision_is_not_applied_to_another_divisions_file(client, db_session)
     page = text_of(client, location)
     cell = decision_cell(page, "窓口で確認")
     assert (selected(cell), "前回の判断" in cell) == (None, False)
-    assert "1 件の値が未判断です。" in page
+    assert "1件の値が未判断です。" in page
 
 
 # ------------------------------------------------------------------------------------------
@@ -485,6 +489,12 @@ def lifecycles(db_session) -> dict[str, str]:
     return {name: Lifecycle(lifecycle).value for name, lifecycle in rows}
 
 
+def scope_result(page: str) -> str | None:
+    """Return what a committed import's page says of the scope chosen, if anything."""
+    match = re.search(r'<p id="scope-result">(.*?)</p>', page, re.S)
+    return _cell_text(match.group(1)) if match else None
+
+
 def test_partial_file_asks_whether_it_is_the_whole_inventory(client, db_session):
     """The preview asks what the file is, naming how many procedures it lacks, with no default."""
     location = partial_upload(client, db_session)
@@ -492,9 +502,9 @@ def test_partial_file_asks_whether_it_is_the_whole_inventory(client, db_session)
     question = re.search(r'<fieldset class="field">(.*?)</fieldset>', page, re.S)
     assert question, "no scope question"
     assert _cell_text(question.group(1)) == (
-        "この所属の手続のうち 2 件がこのファイルにありません。このファイルは何ですか。 "
-        "このファイルは所属の手続の全件です。ファイルにない 2 件を「見当たらない」にします。 "
-        "このファイルは載っている手続だけを更新します。ほかの 2 件はそのままにします。"
+        "この所属の手続のうち2件がこのファイルにありません。このファイルは何ですか。 "
+        "このファイルは所属の手続の全件です。ファイルにない2件を「見当たらない」にします。 "
+        "このファイルは載っている手続だけを更新します。ほかの2件はそのままにします。"
     )
     radios = re.findall(r'<input[^>]*name="scope"[^>]*>', question.group(1))
     assert [re.search(r'value="([^"]+)"', radio).group(1) for radio in radios] == [
@@ -512,6 +522,15 @@ def test_partial_file_imported_as_only_these_marks_nothing_missing(client, db_se
     assert "取り込みました：新規 0件、変更 1件、変更なし 1件、ファイルに無い手続 0件。" in alerts(
         page, "success"
     )
+    # The result says which scope was chosen, and what it left alone.
+    assert scope_result(page) == (
+        "このファイルに載っている手続だけを更新しました。所属のほかの2件はそのままです。"
+    )
+    client.get("/lang/en")
+    assert scope_result(text_of(client, location)) == (
+        "Only the procedures in this file were updated; 2 others of its divisions were left as "
+        "they are."
+    )
     assert set(lifecycles(db_session).values()) == {"active"}
     assert procedure_named(db_session, "転入届").annual_volume == 3300
     batch = batch_named(db_session, "two_of_four.xlsx")
@@ -525,6 +544,11 @@ def test_partial_file_imported_as_whole_marks_exactly_the_absent_missing(client,
     page = text_of(client, location)
     assert "取り込みました：新規 0件、変更 1件、変更なし 1件、ファイルに無い手続 2件。" in alerts(
         page, "success"
+    )
+    assert scope_result(page) == "このファイルにない所属の手続2件を「見当たらない」にしました。"
+    client.get("/lang/en")
+    assert scope_result(text_of(client, location)) == (
+        "2 procedures of its divisions absent from this file were marked missing."
     )
     assert lifecycles(db_session) == {
         "転入届": "active",
@@ -563,6 +587,8 @@ def test_file_lacking_no_procedure_asks_nothing_and_imports_without_a_scope(clie
     page = text_of(client, location)
     assert 'name="scope"' not in page
     assert commit(client, location, scope=None).status_code == 302
+    # Nothing was absent, nothing left alone or marked missing: the result says nothing of it.
+    assert scope_result(text_of(client, location)) is None
     assert procedure_named(db_session, "改葬許可申請").annual_volume == 40
 
 
@@ -628,15 +654,22 @@ def test_volumes_far_above_the_others_give_one_grouped_warning_before_the_button
     ]
     location = upload(client, workbook_bytes(rows), "volume_typo.xlsx").headers["Location"]
     page = text_of(client, location)
+    # Its count, sheet, column and rows in their cells, like the refusals; not in the sentence.
     warning = (
-        "年間件数がこのファイルの他の手続より極端に多い手続が2件あります"
-        "（中央値300の1,000倍超、かつ1,000,000件以上）：5, 6行目。"
+        "このファイルの他の手続より年間件数が極端に多くなっています"
+        "（中央値300の1,000倍超、かつ1,000,000件以上）。"
     )
-    assert [row for row in problem_rows(page) if "極端に多い" in row] == [
-        f"警告 {warning}入力誤りでないか確認し、誤りならファイルを修正してください。"
-        "正しければそのまま取り込めます。"
+    assert [row for row in problem_rows(page) if "極端に多" in row] == [
+        f"警告 2 Sheet / 年間件数 行 5, 6 {warning}入力誤りでないか確認し、誤りならファイルを"
+        "修正してください。正しければそのまま取り込めます。"
     ]
     assert page.index(warning) < page.index(f'action="{location}/commit"')
+    client.get("/lang/en")
+    assert [row for row in problem_rows(text_of(client, location)) if "far above" in row] == [
+        "Warning 2 Sheet / 年間件数 rows 5, 6 The yearly volumes are far above the others in "
+        "this file (more than 1,000 times the median of 300, and at least 1,000,000). Check "
+        "that they are not typing errors; correct them in the file, or import if they are right."
+    ]
 
 
 def test_new_procedures_known_in_another_division_are_warned_of_by_code_and_by_name(
@@ -656,13 +689,24 @@ def test_new_procedures_known_in_another_division_are_warned_of_by_code_and_by_n
     page = text_of(client, location)
     warnings = [row for row in problem_rows(page) if row.startswith("警告")]
     assert warnings == [
-        "警告 新しい手続のうち1件は、コードが他の課の手続で既に使われています"
-        "（2行目。例：「子育て給付課」の「K-1」）。同じ手続であれば、ファイルの課か、"
+        "警告 1 Sheet / 手続コード 行 2 新しい手続のコードが他の課の手続で既に使われています"
+        "（「子育て給付課」の「K-1」）。同じ手続であれば、ファイルの課か、"
         "課として読み取った列を修正してください。別の手続であれば、新規として取り込めます。",
-        "警告 新しい手続のうち1件は、他の課に同じ名前の手続があります"
-        "（3行目。例：「子育て給付課」の「児童手当の認定請求」）。同じ手続であれば、"
+        "警告 1 Sheet / 手続名 行 3 新しい手続と同じ名前の手続が他の課にあります"
+        "（「子育て給付課」の「児童手当の認定請求」）。同じ手続であれば、"
         "ファイルの課か、課として読み取った列を修正してください。別の手続であれば、"
         "新規として取り込めます。",
+    ]
+    client.get("/lang/en")
+    warnings = [row for row in problem_rows(text_of(client, location)) if row.startswith("Warning")]
+    assert warnings == [
+        "Warning 1 Sheet / 手続コード row 2 This new procedure has a code already used in "
+        "another division (“K-1” in “子育て給付課”). If it is the same procedure, correct the "
+        "division in the file or the column read as the division; if not, import it as new.",
+        "Warning 1 Sheet / 手続名 row 3 This new procedure has the name of a procedure of "
+        "another division (“児童手当の認定請求” in “子育て給付課”). If it is the same procedure, "
+        "correct the division in the file or the column read as the division; if not, import "
+        "it as new.",
     ]
 
 
@@ -694,3 +738,54 @@ def test_an_imported_large_volume_can_be_saved_from_the_edit_form(client, db_ses
     ]
     saved = procedure_named(db_session, "統計調査票の受付")
     assert (saved.annual_volume, saved.notes) == (123_490_614, "備考を追記")
+
+
+# ------------------------------------------------------------------------------------------
+# 8. the preview's changes and the result page, as the rest of the application shows them
+# ------------------------------------------------------------------------------------------
+
+
+def change_rows(page: str) -> list[str]:
+    """Return the rows of the preview's 'changes' table, each as its text."""
+    body = section(page, "changes").split("<tbody>", 1)[1]
+    return [_cell_text(row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+CHANGED_HEADERS = (
+    "課名",
+    "手続名",
+    "年間件数",
+    "押印",
+    "オンライン化の状況",
+    "来庁の要否",
+    "手数料",
+)
+
+
+def test_changes_show_values_in_words_numbers_and_labels_in_the_pages_language(client, db_session):
+    """Yes / no / unknown in the page's language, 42,000 not 42000, a status by its label."""
+    shimin = add_division(db_session, "市民課")
+    add_procedure(
+        db_session,
+        shimin,
+        "転入届",
+        annual_volume=40000,
+        seal_required=True,
+        visit_required=False,
+        online_status="not_done",
+    )
+    sign_in_office(db_session, client)
+    row = ("市民課", "転入届", "42,000", "不要", "実施済", "要", "300円")
+    content = workbook_bytes([row], CHANGED_HEADERS)
+    location = upload(client, content, "changed_values.xlsx").headers["Location"]
+    assert change_rows(text_of(client, location)) == [
+        "変更 市民課 転入届 年間件数: 40,000 → 42,000 来庁の要否: 不要 → 要 "
+        "手数料: 不明 → はい 手数料の納付方法: — → 300円 押印・署名: はい → いいえ "
+        "オンライン化の状況: 未実施 → 実施済"
+    ]
+    client.get("/lang/en")
+    assert change_rows(text_of(client, location)) == [
+        "Changed 市民課 転入届 Annual volume: 40,000 → 42,000 Visit required: No visit → "
+        "Visit needed Fee: Unknown → Yes How the fee is paid: — → 300円 Seal or signature: "
+        "Yes → No Online status: Not online → Online"
+    ]

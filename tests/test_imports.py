@@ -76,7 +76,7 @@ def test_reimport_reports_changes_field_by_field_and_flags_missing(client, db_se
     commit(client, first.headers["Location"])
     second = upload(client, workbook_bytes([("市民課", "転入届", "3300")]))
     preview = client.get(second.headers["Location"]).get_data(as_text=True)
-    assert "年間件数: 3100 → 3300" in preview
+    assert "年間件数: 3,100 → 3,300" in preview
     assert "転出届" in preview
     commit(client, second.headers["Location"])
     moved = db_session.exec(select(Procedure).where(Procedure.name == "転出届")).one()
@@ -197,7 +197,7 @@ def test_a_changed_mapping_is_used_and_remembered_for_the_division(client, db_se
     second = upload(client, workbook_bytes([("転入届", "3300")], headers), division="市民課")
     preview = client.get(second.headers["Location"]).get_data(as_text=True)
     assert "前回確定した列の読み取りを適用しました" in preview
-    assert "年間件数: 3100 → 3300" in preview
+    assert "年間件数: 3,100 → 3,300" in preview
 
 
 def test_mapping_to_an_unknown_field_is_refused(client, db_session):

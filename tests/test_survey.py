@@ -243,12 +243,15 @@ def test_the_whole_round_trip_changes_exactly_the_answered_fields(client, db_ses
     )
     assert "見つかった問題" not in preview
     assert preview_changes(preview) == {
-        "住民票の写しの交付申請": ["件数の年度: 2024 → 2025", "年間件数: 42000 → 45000"],
+        "住民票の写しの交付申請": [
+            "件数の年度: FY2024 (令和6年度) → FY2025 (令和7年度)",
+            "年間件数: 42,000 → 45,000",
+        ],
         # The preview names the row as stored, without the export's neutralising quote.
-        HOSTILE_NAME: ["備考: @SUM(1) → 窓口で受付", "来庁の要否: — → true"],
+        HOSTILE_NAME: ["備考: @SUM(1) → 窓口で受付", "来庁の要否: 不明 → 要"],
         "転入届": [
             "来庁が必要な理由: 本人確認のため → 原本の確認のため",
-            "阻害要因: — → paper_originals; seal_signature",
+            "阻害要因: — → 原本が紙、押印・署名",
         ],
     }
 
@@ -334,7 +337,7 @@ def test_an_english_workbook_is_read_back_the_same(client, city):
     assert "Recognised as the survey workbook of 市民課 for 令和8年度" in preview
     table = preview[preview.index("<h2>Changes</h2>") :]
     assert text_of(table[: table.index("</table>")]).count("Changed") == 1
-    assert "Visit required: — → true" in text_of(table)
+    assert "Visit required: Unknown → Visit needed" in text_of(table)
 
 
 def test_a_division_cannot_return_another_divisions_workbook(client, db_session, city):
@@ -469,4 +472,4 @@ def test_a_workbook_saved_again_by_libreoffice_is_still_recognised(client, city,
     resaved = (tmp_path / "calc" / "filled.xlsx").read_bytes()
     preview = client.get(upload(client, resaved).headers["Location"]).get_data(as_text=True)
     assert "市民課の令和8年度調査票として認識しました。" in preview
-    assert preview_changes(preview) == {"住民票の写しの交付申請": ["年間件数: 42000 → 45000"]}
+    assert preview_changes(preview) == {"住民票の写しの交付申請": ["年間件数: 42,000 → 45,000"]}

@@ -89,3 +89,42 @@ def test_stats_and_page_headers_are_drawn_as_they_were_written(app):
   <div class="stat"><span class="stat-value">1,234</span><span class="stat-label">read</span></div>
 </div>"""
     same_output(app, by_macro, by_hand)
+
+
+def test_an_imports_change_shows_each_value_as_the_pages_do(app):
+    """change_text: stored "true", "40000", codes → the words, figures and labels of the page."""
+    cases = [
+        ("seal_required", "true", "はい", "Yes"),
+        ("seal_required", "false", "いいえ", "No"),
+        ("seal_required", None, "不明", "Unknown"),
+        ("visit_required", "true", "要", "Visit needed"),
+        ("annual_volume", "40000", "40,000", "40,000"),
+        ("annual_volume", None, "—", "—"),
+        ("volume_fiscal_year", "2024", "FY2024 (令和6年度)", "FY2024 (令和6年度)"),
+        ("online_status", "partial", "一部実施済", "Partly online"),
+        ("verdict", "infeasible", "オンライン化不可", "Not feasible"),
+        ("kind", "certificate", "証明書交付", "Certificate"),
+        ("identity_check", "3", "署名", "Signature"),
+        ("channel", "窓口予約システム", "窓口予約システム", "窓口予約システム"),
+        (
+            "lifecycle",
+            "missing",
+            "前回の取り込みで見つからなかった手続",
+            "Missing in the last import",
+        ),
+        (
+            "blockers",
+            "law_change; no_system",
+            "制度改正が必要、システムがない",
+            "Law change needed, No system",
+        ),
+        ("fee_payment", "300円", "300円", "300円"),
+    ]
+    for field_name, stored, japanese, english in cases:
+        for lang, expected in (("ja", japanese), ("en", english)):
+            with app.test_request_context():
+                from flask import session
+
+                session["lang"] = lang
+                shown = app.jinja_env.globals["change_text"](field_name, stored)
+            assert shown == expected, (field_name, stored, lang)

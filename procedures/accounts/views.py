@@ -48,7 +48,11 @@ def login():
         record_sign_in(database, login=form.login.data, address=address, success=user is not None)
         db.commit()
         if user is not None:
+            # A fresh session for the signed-in user, keeping the language chosen before.
+            language = session.get("lang")
             session.clear()
+            if language in LANGUAGES:
+                session["lang"] = language
             login_user(signed_in(user))
             return redirect(_safe_next(request.args.get("next")))
         flash(_("The login or password is wrong. Check both and try again."), "error")

@@ -39,12 +39,20 @@ _ROW_PREFIXES = ("Row {row}: ", "{row}行目：")
 
 
 def problem_text_without_row(problem: Any) -> str:
-    """Render an importer problem for a group of rows: its message without the row number."""
-    from importers.messages import template  # the importer's texts, loaded when first used
+    """Render an importer problem for a group of rows: its message without the row numbers.
 
-    text = template(problem.code, select_locale())
-    for prefix in _ROW_PREFIXES:
-        text = text.removeprefix(prefix)
+    A row's message loses its "Row N:" start; a warning about several rows (a count and row
+    numbers in its parameters) is said in its grouped form, the table showing both.
+    """
+    # The importer's texts, loaded when first used.
+    from importers.messages import grouped_template, template
+
+    locale, count = select_locale(), problem.params.get("count")
+    text = grouped_template(problem.code, locale, count)
+    if text is None:
+        text = template(problem.code, locale, count)
+        for prefix in _ROW_PREFIXES:
+            text = text.removeprefix(prefix)
     return text.format(**problem.params)
 
 

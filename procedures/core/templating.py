@@ -11,6 +11,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from importers.schema import Applicant
+from procedures.core.i18n import select_locale
 from procedures.vocabulary import (
     BLOCKERS,
     CHANNELS,
@@ -122,6 +123,13 @@ def decision_choices(field_name: str) -> list[tuple[str, str]]:
     return [(code, str(vocabulary.get(code, code))) for code in CHOICES.get(field_name, ())]
 
 
+def may_be_unknown(field_name: str) -> bool:
+    """Return True when "unknown" is a decision the field accepts (not for an answer it needs)."""
+    from importers.decisions import UNKNOWN, is_valid
+
+    return is_valid(field_name, UNKNOWN)
+
+
 def raw_words(raw_values: str | None) -> list[tuple[str, str]]:
     """Return a procedure's words not understood as (field label, text as written)."""
     from importers.decisions import words_of
@@ -129,19 +137,84 @@ def raw_words(raw_values: str | None) -> list[tuple[str, str]]:
     return [(label(FIELDS, name), text) for name, text in words_of(raw_values).items()]
 
 
+#: A procedure's states (procedures.models.Lifecycle), as an import's change names them.
+LIFECYCLES = {
+    "active": _l("Active"),
+    "missing": _l("Missing in the last import"),
+    "retired": _l("Retired"),
+}
+#: Fields holding yes, no or unknown; an import's change stores them as "true" / "false".
+_FLAGS = (
+    "volume_is_estimate",
+    "fee_required",
+    "originals_required",
+    "seal_required",
+    "mynaportal_eligible",
+)
+_FISCAL_YEARS = ("volume_fiscal_year", "target_fiscal_year", "done_fiscal_year")
+#: Fields holding a code, and the labels of their codes.
+_CODED: dict[str, dict[Any, Any]] = {
+    "kind": KINDS,
+    "applicant": APPLICANTS,
+    "online_status": ONLINE_STATUSES,
+    "channel": CHANNELS,
+    "verdict": VERDICTS,
+    "lifecycle": LIFECYCLES,
+    "identity_check": {str(code): text for code, text in IDENTITY_CHECKS.items()},
+}
+
+
+def _flag(text: str | None) -> bool | None:
+    return None if text is None else {"true": True, "false": False}.get(text)
+
+
+def _number(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def change_text(field_name: str, text: str | None) -> str:
-    """Return an old or new value of an import's change as a person reads it."""
+    """Return an old or new value of an import's change as the rest of the page shows it.
+
+    The change keeps values as the audit log writes them (procedures.catalogue.procedures.
+    audit_text): "true" / "false", plain numbers, codes. They are shown as yes / no /
+    unknown in the page's language, numbers with thousands separators and codes by label.
+    """
+    if field_name == "visit_required":
+        return visit_label(_flag(text)) if text in (None, "", "true", "false") else text
+    if field_name in _FLAGS:
+        return yes_no(_flag(text)) if text in (None, "", "true", "false") else text
     if not text:
         return "—"
     if field_name == "raw_values":
         return "; ".join(f"{name}: {words}" for name, words in raw_words(text)) or "—"
+    if field_name == "annual_volume" and (number := _number(text)) is not None:
+        return volume(number)
+    if field_name in _FISCAL_YEARS and (number := _number(text)) is not None:
+        return fiscal_year(number)
+    if field_name == "blockers":
+        separator = "、" if select_locale() == "ja" else ", "
+        return separator.join(label(BLOCKERS, code.strip()) for code in text.split(";"))
+    if field_name in _CODED:
+        return label(_CODED[field_name], text)
     return text
+
+
+def import_absent(batch: Any) -> int | None:
+    """Return how many procedures of its divisions a batch's file lacked, None if not kept."""
+    from procedures.imports.report import absent_count
+
+    return absent_count(batch)
 
 
 def init_app(app: Flask) -> None:
     """Expose the helpers to every template."""
     app.add_template_filter(localtime)
     app.add_template_global(decision_choices)
+    app.add_template_global(may_be_unknown)
+    app.add_template_global(import_absent)
     app.add_template_global(raw_words)
     app.add_template_global(change_text)
     app.add_template_global(volume)

@@ -19,7 +19,7 @@ from procedures.models import User
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
-    from importers.decisions import ValueMap
+    from importers.decisions import Unrecognised, ValueMap
     from procedures.imports.preview import ImportOutcome
 
 
@@ -112,31 +112,57 @@ def import_inventory_command(
         sys.exit(1)
 
 
+def _counted(count: int, singular: str, plural: str) -> str:
+    """Return '1 row' or '2 rows' (thousands separated)."""
+    return f"{count:,} {singular if count == 1 else plural}"
+
+
 def _print_summary(path: Path, outcome: ImportOutcome, dry_run: bool) -> None:
     """Print what the import did in one line, then its errors and undecided values."""
     verb = "would import" if dry_run else "imported"
     if outcome.nothing_importable:
         verb = "nothing imported from"
     click.echo(
-        f"{verb} {path.name}: {outcome.rows} rows, {outcome.created} new, "
-        f"{outcome.updated} changed, {outcome.unchanged} unchanged, "
-        f"{outcome.missing} missing, {len(outcome.errors)} errors, "
-        f"{len(outcome.warnings)} warnings"
+        f"{verb} {path.name}: {_counted(outcome.rows, 'row', 'rows')}, {outcome.created:,} new, "
+        f"{outcome.updated:,} changed, {outcome.unchanged:,} unchanged, "
+        f"{outcome.missing:,} missing, {_counted(len(outcome.errors), 'error', 'errors')}, "
+        f"{_counted(len(outcome.warnings), 'warning', 'warnings')}"
     )
     for problem in outcome.errors[:50]:
         click.echo(f"  error: {problem.sheet} row {problem.row}: {problem.message}", err=True)
     if outcome.absent and outcome.scope == "whole":
+        absent = _counted(outcome.absent, "procedure", "procedures")
+        were = "was" if outcome.absent == 1 else "were"
         click.echo(
-            f"  {outcome.absent} procedures absent from the file were marked missing "
+            f"  {absent} absent from the file {were} marked missing "
             "(the file was taken as the whole inventory; --only-these marks none)",
             err=True,
         )
     for entry in outcome.undecided[:50]:
-        click.echo(
-            f"  undecided: {entry.field} {entry.value!r} ({entry.count} rows, first {entry.rows})"
-            " kept as written and stored as unknown; decide it with --value-map",
-            err=True,
-        )
+        click.echo(f"  {_undecided_line(entry)}", err=True)
+
+
+def _undecided_line(entry: Unrecognised) -> str:
+    """Say where a value not understood is, as the file writes it, and how to decide it."""
+    from importers.decisions import CHOICES, UNKNOWN, is_valid
+
+    choices = list(CHOICES.get(entry.field, ("<number>",)))
+    if is_valid(entry.field, UNKNOWN):
+        choices.append(UNKNOWN)
+    example = json.dumps({entry.field: {entry.value: "|".join(choices)}}, ensure_ascii=False)
+    rows = ", ".join(str(row) for row in entry.rows)
+    if entry.count > len(entry.rows):
+        rows += " …"
+    stored = (
+        "stored as unknown"
+        if is_valid(entry.field, UNKNOWN)
+        else "the procedure's answer is kept (no for a new one)"
+    )
+    return (
+        f"undecided: {entry.column} ({entry.field}) {entry.value!r} in "
+        f"{_counted(entry.count, 'row', 'rows')} ({rows}) of sheet {entry.sheet}: {stored}; "
+        f"decide it with --value-map {example}"
+    )
 
 
 def _value_map_or_exit(path: Path | None) -> ValueMap | None:
@@ -148,10 +174,14 @@ def _value_map_or_exit(path: Path | None) -> ValueMap | None:
     try:
         # utf-8-sig: Windows Notepad may start a UTF-8 file with a byte order mark.
         return checked_value_map(json.loads(path.read_text(encoding="utf-8-sig")))
-    except (ValueError, UnicodeDecodeError) as error:
-        problems = error.problems if isinstance(error, ValueMapError) else [str(error)]
-        click.echo(f"refused: --value-map {path.name}: " + "; ".join(problems), err=True)
-        sys.exit(1)
+    except json.JSONDecodeError as error:
+        reason = f" is not valid JSON (line {error.lineno}, column {error.colno})"
+    except UnicodeDecodeError as error:
+        reason = f" is not UTF-8 text (byte {error.start + 1}); save it as UTF-8"
+    except ValueMapError as error:
+        reason = ": " + "; ".join(error.problems)
+    click.echo(f"refused: --value-map {path.name}{reason}", err=True)
+    sys.exit(1)
 
 
 def _user_id_or_exit(session: Session, login: str | None) -> int | None:

@@ -112,6 +112,15 @@ def stored_preview(batch: ImportBatch) -> StoredPreview | None:
     )
 
 
+def absent_count(batch: ImportBatch) -> int | None:
+    """Return how many procedures of its divisions the batch's file lacked, as last previewed.
+
+    None when the batch keeps no preview (an older batch).
+    """
+    kept = json.loads(batch.report or "{}").get("preview")
+    return None if kept is None or "absent" not in kept else int(kept["absent"])
+
+
 _COUNTS = ("rows", "created", "updated", "unchanged", "missing", "error_count")
 
 
@@ -131,6 +140,15 @@ _DIVISION_CODES = ("other_division", "no_division", "duplicate_row")
 GROUP_ROWS = 10
 
 
+#: Warnings about several rows at once (procedures.imports.safeguards), with the field whose
+#: column they are about: their count and rows are parameters, not one problem per row.
+_WARNING_FIELDS = {
+    "volume_implausible": "annual_volume",
+    "code_in_other_division": "code",
+    "name_in_other_division": "name",
+}
+
+
 def problem_groups(outcome: ImportOutcome) -> list[ProblemGroup]:
     """Group an outcome's problems by severity, kind, sheet and column, errors first."""
     groups: dict[tuple[Any, ...], ProblemGroup] = {}
@@ -141,6 +159,9 @@ def problem_groups(outcome: ImportOutcome) -> list[ProblemGroup]:
             group = groups[key] = ProblemGroup(
                 problem.severity, problem.code, problem.sheet, problem.column, 0, [], problem
             )
+        if problem.row is None and _counts_rows(problem):
+            _fill_from_params(group, problem, outcome.sheets)
+            continue
         group.count += 1
         if problem.row is not None and len(group.rows) < GROUP_ROWS:
             group.rows.append(problem.row)
@@ -154,3 +175,26 @@ def problem_groups(outcome: ImportOutcome) -> list[ProblemGroup]:
         if group.code in _DIVISION_CODES:
             group.division_column = division_columns.get(group.sheet or "")
     return sorted(groups.values(), key=lambda group: group.severity != "error")
+
+
+def _counts_rows(problem: Problem) -> bool:
+    """Return True for a warning about several rows: its count and rows are parameters."""
+    return isinstance(problem.params.get("count"), int) and "row_numbers" in problem.params
+
+
+def _fill_from_params(group: ProblemGroup, problem: Problem, sheets: list[dict]) -> None:
+    """Give a warning about several rows its count, rows, and the column (and sheet) it is about."""
+    group.count += problem.params["count"]
+    numbers = [int(number) for number in problem.params["row_numbers"]]
+    group.rows.extend(numbers[: GROUP_ROWS - len(group.rows)])
+    field_name = _WARNING_FIELDS.get(problem.code)
+    where = {
+        (sheet["name"], column["header"])
+        for sheet in sheets
+        for column in sheet.get("columns", [])
+        if field_name and column.get("field") == field_name
+    }
+    if len({header for _sheet, header in where}) == 1:
+        group.column = next(iter(where))[1]
+    if len(where) == 1:
+        group.sheet = next(iter(where))[0]

@@ -41,7 +41,14 @@ def rows_text(rows: list[int], count: int) -> str:
 
 
 def _warning(message: str, rows: list[int], /, **params: Any) -> Problem:
-    params = {"count": len(rows), "rows": rows_text(sorted(rows), len(rows)), **params}
+    shown = sorted(rows)
+    # "rows" is the text the message shows; "row_numbers" what the preview's table lists.
+    params = {
+        "count": len(rows),
+        "rows": rows_text(shown, len(rows)),
+        "row_numbers": shown[:SHOWN_ROWS],
+        **params,
+    }
     return Problem("warning", message, params)
 
 
