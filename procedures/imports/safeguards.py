@@ -56,7 +56,9 @@ def implausible_volumes(rows: list[ParsedRow]) -> list[Problem]:
     """Warn of volumes far above the file's others (the rule in plausibility.json)."""
     rule = plausibility()["annual_volume"]
     volumes = [(row.row, row.get("annual_volume")) for row in rows]
-    known = [volume for _row, volume in volumes if isinstance(volume, int)]
+    # Volumes above 0: a file where most procedures had no application (the national one)
+    # would otherwise have a median of 0 and a rule of "any figure at all".
+    known = [volume for _row, volume in volumes if isinstance(volume, int) and volume > 0]
     if len(known) < 2:
         return []
     median = statistics.median(known)
