@@ -10,9 +10,13 @@ lone surrogates, 100,000-character strings, merged ranges).
 
 Every input goes through ``parse_inventory`` the way an upload does, in a worker process with
 a memory cap (RLIMIT_AS) and a time limit per input, so that a hang or a memory blow-up is
-counted, not suffered; one input in ``--app-every`` goes instead through ``import_file``
-(``analyse_file``, then the writes, rolled back) against a scratch SQLite database, or a
-fresh schema of a PostgreSQL database with ``--postgres`` (or $BENCH_POSTGRES_URL).
+counted, not suffered; one input in ``--app-every`` goes instead through the application,
+by turns the command line's ``import_now`` (a survey workbook recognised, then
+``import_file``: analyse, then the writes) and the upload page's ``preview_upload``, rolled
+back, against a scratch SQLite database, or a fresh schema of a PostgreSQL database with
+``--postgres`` (or $BENCH_POSTGRES_URL). The hostile corpus (a cell at the sheet's far corner,
+survey markers with wrong fields: tests/importers/test_hostile_workbooks.py) goes through
+every path first, and its files are mutated too.
 Outcomes: imported, refused (an importer message code), exception, accounting (rows not
 accounted for), timeout, memory, died (the worker was killed by a signal). Every input that
 is not imported or refused is a bug: it is minimised and saved under ``--crashes``.
@@ -50,9 +54,14 @@ sys.path.insert(0, str(ROOT))
 
 from importers.headers import column_letter  # noqa: E402 - after the path is set
 from tests.importers.importer_fixtures import ods, ods_cell, ods_row  # noqa: E402
+from tests.importers.test_hostile_workbooks import hostile_workbooks  # noqa: E402
 
 SEED_ROWS = 30
 OK_CLASSES = ("imported", "refused")
+#: The division the scratch database holds first (id 1): survey markers of the corpus name it.
+SURVEY_DIVISION = 1
+#: The ways into the application: the command line's and the upload page's.
+APP_ENTRIES = ("cli", "web")
 BUG_CLASSES = ("exception", "accounting", "timeout", "memory", "died")
 
 
@@ -593,14 +602,23 @@ def _amplify(rng: random.Random) -> tuple[str, bytes]:
 class Mutator:
     """Make one fuzz input from the seeds."""
 
-    def __init__(self, seeds: dict[str, bytes], seed_rows: dict[str, list[list[Any]]]) -> None:
+    def __init__(
+        self,
+        seeds: dict[str, bytes],
+        seed_rows: dict[str, list[list[Any]]],
+        hostile: dict[str, bytes] | None = None,
+    ) -> None:
         self.seeds = seeds
         self.seed_rows = seed_rows
+        self.hostile = hostile or {}
 
     def __call__(self, rng: random.Random) -> tuple[str, str, bytes]:
         """Return (mutator name, file name, bytes)."""
         name = rng.choice(list(self.seeds))
         data = self.seeds[name]
+        if self.hostile and rng.random() < 0.05:  # a hostile file, mutated as a seed is
+            name = rng.choice(list(self.hostile))
+            data = self.hostile[name]
         roll = rng.random()
         if roll < 0.01:
             kind = "amplify"
@@ -632,13 +650,15 @@ class Mutator:
 # ------------------------------------------------------------------------------------------
 
 
-def classify(data: bytes, file_name: str, session_factory=None) -> tuple[str, str]:
-    """Run one input through the importer; return (outcome class, detail)."""
+def classify(
+    data: bytes, file_name: str, session_factory=None, entry: str = "cli"
+) -> tuple[str, str]:
+    """Run one input through the importer (or the application's ``entry``); return the outcome."""
     from importers.inventory import InventoryRefused, parse_inventory
 
     try:
         if session_factory is not None:
-            return _classify_app(data, file_name, session_factory)
+            return _classify_app(data, file_name, session_factory, entry)
         parsed = parse_inventory(data, file_name)
     except InventoryRefused as refusal:
         try:
@@ -671,16 +691,26 @@ def _check_parsed(parsed) -> tuple[str, str]:
     return "imported", f"{len(accepted)} rows"
 
 
-def _classify_app(data: bytes, file_name: str, session_factory) -> tuple[str, str]:
-    from procedures.imports.preview import ReadOptions
-    from procedures.imports.service import import_file
+def _classify_app(data: bytes, file_name: str, session_factory, entry: str) -> tuple[str, str]:
+    from flask import current_app
 
+    from importers.results import ReadLimits
+    from procedures.imports.service import Upload, import_now, preview_upload
+    from procedures.survey.returns import SurveyRefused
+
+    city = current_app.config["CITY_NAME"]
     with session_factory() as session:
-        # import_file = analyse_file, then the writes; rolled back so every input meets the
-        # same empty database (and so the same bytes are never "already imported")
-        outcome = import_file(
-            session, content=data, file_name=file_name, options=ReadOptions(division_name="市民課")
-        )
+        # rolled back so every input meets the same database (and so the same bytes are never
+        # "already imported"); both ways in recognise a survey workbook first
+        try:
+            if entry == "web":  # the upload page: recognise, analyse, keep as a batch
+                upload = Upload(data, file_name, "市民課", limits=ReadLimits())
+                outcome = preview_upload(session, upload, city=city).outcome
+            else:  # the command line: recognise, analyse, write
+                outcome = import_now(session, Upload(data, file_name, "市民課"), city=city)
+        except SurveyRefused as refusal:
+            session.rollback()
+            return "refused", f"survey: {str(refusal)[:40]}"
         session.rollback()
     if outcome.refused is not None:
         outcome.refused.message_in("ja")
@@ -733,8 +763,8 @@ def _worker(conn, memory_mb: int, mode: str, stderr_path: str) -> None:
             return
         if message is None:
             return
-        file_name, data = message
-        conn.send(classify(data, file_name, factory))
+        file_name, data, entry = message
+        conn.send(classify(data, file_name, factory, entry))
 
 
 def _scratch_app():
@@ -751,6 +781,11 @@ def _scratch_app():
     upgrade_schema()
     from sqlmodel import Session
 
+    from procedures.catalogue.procedures import DivisionCache
+
+    with Session(db.engine()) as session:  # the division the corpus's survey markers name
+        assert DivisionCache(session).division_id("市民課", "市民自治部") == SURVEY_DIVISION
+        session.commit()
     return lambda: Session(db.engine(), expire_on_commit=False)
 
 
@@ -775,12 +810,12 @@ class Runner:
         child.close()
         self.conn = parent
 
-    def run(self, file_name: str, data: bytes) -> tuple[str, str]:
-        """Return the outcome of one input."""
+    def run(self, file_name: str, data: bytes, entry: str = "cli") -> tuple[str, str]:
+        """Return the outcome of one input (``entry``: the way into the application)."""
         if self.process is None or not self.process.is_alive():
             self._start()
         try:
-            self.conn.send((file_name, data))
+            self.conn.send((file_name, data, entry))
             if self.conn.poll(self.timeout + (30 if self.mode == "app" else 0)):
                 return self.conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
@@ -815,14 +850,21 @@ class Runner:
 # ------------------------------------------------------------------------------------------
 
 
-def minimise(runner: Runner, file_name: str, data: bytes, outcome: tuple[str, str], budget: float):
+def minimise(
+    runner: Runner,
+    file_name: str,
+    data: bytes,
+    outcome: tuple[str, str],
+    budget: float,
+    entry: str = "cli",
+):
     """Shrink an input while it keeps the same outcome (ddmin on bytes, or on zip members)."""
     deadline = time.monotonic() + budget
 
     def same(candidate: bytes) -> bool:
         if time.monotonic() > deadline:
             return False
-        result = runner.run(file_name, candidate)
+        result = runner.run(file_name, candidate, entry)
         return result[0] == outcome[0] and _bug_key(result) == _bug_key(outcome)
 
     members = None
@@ -910,7 +952,8 @@ def main() -> None:
         "national": _sheet_rows(SHARED / "jp-national-procedures-r6.xlsx", "手続一覧", SEED_ROWS),
         "canada": _sheet_rows(SHARED / "ca-gc-titan-annual-extract.xlsx", "Services", SEED_ROWS),
     }
-    mutate = Mutator(seeds, seed_rows)
+    hostile = {name: data for name, (data, _as) in hostile_workbooks(SURVEY_DIVISION).items()}
+    mutate = Mutator(seeds, seed_rows, hostile)
     parse_runner = Runner(args.memory_mb, args.timeout, "parse")
     database = contextlib.ExitStack()  # a scratch PostgreSQL schema, dropped at the end
     if args.postgres:
@@ -941,6 +984,23 @@ def main() -> None:
     by_path: collections.Counter[tuple[str, str]] = collections.Counter()
     refusals: collections.Counter[str] = collections.Counter()
     bugs: dict[str, dict[str, Any]] = {}
+
+    # the hostile corpus, unmutated, through every path: each must be refused
+    hostile_outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
+    for name, data in hostile.items():
+        for path, runner, entry in (
+            ("parse_inventory", parse_runner, "cli"),
+            *((f"app {each}", app_runner, each) for each in APP_ENTRIES),
+        ):
+            outcome = runner.run(name, data, entry)
+            hostile_outcomes[(path, outcome[0])] += 1
+            print(f"hostile {name} via {path}: {outcome[0]} ({outcome[1]})", flush=True)
+            if outcome[0] in BUG_CLASSES:
+                key = f"{outcome[0]}: {_bug_key(outcome)}"
+                bugs.setdefault(key, {"outcome": outcome, "file_name": name, "data": data,
+                                      "mutator": "hostile corpus", "runner": runner,
+                                      "entry": entry, "count": 0})  # fmt: skip
+                bugs[key]["count"] += 1
     kinds: collections.Counter[str] = collections.Counter()
     total = 0
     started = time.monotonic()
@@ -951,17 +1011,20 @@ def main() -> None:
             total += 1
             via_app = args.app_every and total % args.app_every == 0
             runner = app_runner if via_app else parse_runner
-            outcome = runner.run(file_name, data)
+            # the application by turns through the command line's and the upload page's way
+            entry = APP_ENTRIES[(total // args.app_every) % 2] if via_app else "cli"
+            outcome = runner.run(file_name, data, entry)
             counts[outcome[0]] += 1
             kinds[kind] += 1
-            by_path[("import_file" if via_app else "parse_inventory", outcome[0])] += 1
+            by_path[(f"app {entry}" if via_app else "parse_inventory", outcome[0])] += 1
             if outcome[0] == "refused":
                 refusals[outcome[1]] += 1
             if outcome[0] in BUG_CLASSES:
                 key = f"{outcome[0]}: {_bug_key(outcome)}"
                 if key not in bugs:
                     bugs[key] = {"outcome": outcome, "file_name": file_name, "data": data,
-                                 "mutator": kind, "runner": runner, "count": 0}  # fmt: skip
+                                 "mutator": kind, "runner": runner, "entry": entry,
+                                 "count": 0}  # fmt: skip
                     print(f"[{total}] new bug {key} ({file_name}, {len(data):,} bytes)", flush=True)
                 bugs[key]["count"] += 1
             if total % 500 == 0:
@@ -969,7 +1032,9 @@ def main() -> None:
                 print(f"{total} inputs, {elapsed:.0f} s, {dict(counts)}", flush=True)
         elapsed = time.monotonic() - started
         for index, (key, bug) in enumerate(bugs.items(), 1):
-            small = minimise(bug["runner"], bug["file_name"], bug["data"], bug["outcome"], 60)
+            small = minimise(
+                bug["runner"], bug["file_name"], bug["data"], bug["outcome"], 60, bug["entry"]
+            )
             suffix = Path(bug["file_name"]).suffix or ".bin"
             path = args.crashes / f"bug{index}-{bug['outcome'][0]}{suffix}"
             path.write_bytes(small)
@@ -982,7 +1047,7 @@ def main() -> None:
         database.close()
 
     lines = section(args, seed, seeds, seed_outcomes, total, elapsed, counts, by_path, refusals,
-                    bugs, kinds, bare_rate)  # fmt: skip
+                    bugs, kinds, bare_rate, (len(hostile), hostile_outcomes))  # fmt: skip
     print("\n".join(lines))
     if not args.no_report:
         replace_section("fuzz", lines)
@@ -1000,13 +1065,16 @@ FOUND = [
      "PostgreSQL INTEGER out of range"),
     ("an 18 MB CSV of one-cell lines (amplify)",
      "1 GB and 12 s before the cap on cells refused it; now refused at Excel's 1,048,576 rows"),
+    ("a survey workbook with an empty formula text (`<v></v>`) or a prefixed cell (`<x:c>`) at "
+     "XFD1048576 (hostile corpus)",
+     "python-calamine asked for 512 GiB and aborted the worker; both now count against the cap"),
     ("a 224 KB .xlsx with two cells of 120 million characters (amplify)",
      "18 s: every header word searched in the cells, a quadratic buffer; now about 10 s, linear"),
 ]  # fmt: skip
 
 
 def section(args, seed, seeds, seed_outcomes, total, elapsed, counts, by_path, refusals, bugs,
-            kinds, bare_rate) -> list[str]:  # fmt: skip
+            kinds, bare_rate, hostile=(0, collections.Counter())) -> list[str]:  # fmt: skip
     """Return the Markdown lines of the fuzz section."""
     command = (
         "make bench-fuzz" if args.seconds == 180 else f"bench/fuzz.py --seconds {args.seconds:g}"
@@ -1018,9 +1086,18 @@ def section(args, seed, seeds, seed_outcomes, total, elapsed, counts, by_path, r
         "",
         f"Time budget {args.seconds:g} s of mutation (random seed {seed}); each input in a worker "
         f"process capped at {args.memory_mb} MB of address space and {args.timeout:g} s; one input "
-        f"in {args.app_every} through `import_file` (analyse, write, roll back) on a scratch "
-        f"{'PostgreSQL' if args.postgres else 'SQLite'} database, the others through "
-        "`parse_inventory`.",
+        f"in {args.app_every} through the application, by turns the command line's "
+        "`import_now` (survey recognised, analyse, write) and the upload page's `preview_upload`, "
+        f"rolled back, on a scratch {'PostgreSQL' if args.postgres else 'SQLite'} database; the "
+        "others through `parse_inventory`.",
+        "",
+        f"Hostile corpus ({hostile[0]} files of tests/importers/test_hostile_workbooks.py: cells "
+        "at the sheet's far corner, survey markers with wrong fields), unmutated, through every "
+        "path: "
+        + "; ".join(
+            f"{path} {outcome} {count}" for (path, outcome), count in sorted(hostile[1].items())
+        )
+        + "; mutated as the seeds are one input in twenty.",
         "",
         f"Seeds ({len(seeds)}, the first {SEED_ROWS} rows of each inventory in ../shared/data, "
         "made at run time): "

@@ -185,6 +185,8 @@ _DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3
 _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
 _CELL_REF = re.compile(rb'<c r="([A-Z]+)(\d+)"')
 _CACHED_VALUE = re.compile(rb"<v(?:\s[^>]*)?>[^<]")
+#: What follows "<f" in a formula element (not "<fx:c", a prefixed cell).
+_FORMULA_NEXT = frozenset(b" \t\r\n/>")
 
 
 def extent_pattern(head: bytes, limits: ReadLimits) -> re.Pattern[bytes] | None:
@@ -210,8 +212,13 @@ def extent_pattern(head: bytes, limits: ReadLimits) -> re.Pattern[bytes] | None:
         if (10**digits - 1) * (column_index(last_col) + 1) <= limits.max_cells
         else _le_number(last_row)
     )
+    # A cell element with a namespace prefix (<x:c>) is a cell to calamine too, which matches
+    # local names: such a sheet is checked exactly.
     return re.compile(
-        b'<(?:c(?![^\\s/>])(?! r="' + _le_letters(last_col) + rows_pattern + b'")|f[\\s/>])'
+        b'<(?:c(?![^\\s/>])(?! r="'
+        + _le_letters(last_col)
+        + rows_pattern
+        + b'")|f[\\s/>]|[A-Za-z_][\\w.-]*:c[\\s/>])'
     )
 
 
@@ -282,8 +289,8 @@ def scan_piece(
         if match is None:
             return True
         at = match.start()
-        if data[at + 1] != 0x66:  # not "<f": a cell outside the expected layout
-            return False
+        if data[at + 1] != 0x66 or data[at + 2] not in _FORMULA_NEXT:
+            return False  # not "<f": a cell outside the expected layout (or a prefixed one)
         cell = data.rfind(b"<c ", start, at)
         close = data.find(b"</c>", at, end)
         if close < 0:
@@ -338,15 +345,20 @@ def scan_worksheet_exactly(
                         col += 1
                     has_value = False
                     has_formula = False
+                    # An empty <v/> or <is/> is a cell to calamine too (an empty text for
+                    # t="str" or t="d"): it occupies the grid although it holds no value.
+                    occupies = False
                     for child in element:
                         child_tag = child.tag.rpartition("}")[2]
+                        if child_tag in ("v", "is"):
+                            occupies = True
                         if child_tag == "v" and child.text or child_tag == "is":
                             has_value = True
                         elif child_tag == "f":
                             has_formula = True
                     if has_formula and not has_value and element.get("t") != "str":
                         formulas.append((cell_row, col))
-                    if has_value:
+                    if occupies:
                         last_row = max(last_row, cell_row)
                         last_col = max(last_col, col)
                         if (last_row + 1) * (last_col + 1) > limits.max_cells:

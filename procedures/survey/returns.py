@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from importers import survey_marker
 from importers.results import InventoryRefused, ReadLimits
+from importers.schema import FIELDS
 from procedures.catalogue.procedures import name_key
 from procedures.imports.preview import unquote_formula
 from procedures.models import (
@@ -71,22 +72,56 @@ def _survey_rows(
     ]
 
 
-def read_marker(content: bytes) -> tuple[dict[str, Any], list[str]] | None:
-    """Return the survey marker and the column fields of a workbook, or None if it has none."""
+#: Fiscal years a survey marker may name: those the Survey page makes workbooks for.
+FISCAL_YEARS = range(2000, 2101)
+#: Division ids a marker may name (PostgreSQL's INTEGER): a larger number is no division, and
+#: looking it up would overflow the database's integer.
+DIVISION_IDS = range(1, 2**31)
+#: Rows a marker's header row may name: Excel's.
+HEADER_ROWS = range(1, 1_048_577)
+
+
+def _marked(content: bytes) -> tuple[dict[str, Any], list[str]] | None:
+    """Return the marker and column fields of a workbook marked as a survey, sound or not."""
     found = survey_marker.read_marker(
         content,
         marker=MARKER_PROPERTY,
         columns=COLUMNS_PROPERTY,
         max_bytes=MAX_PROPERTIES_BYTES,
     )
-    if found is None:
+    if found is None or found[0].get("kind") != MARKER_KIND:
         return None
-    marker, columns = found
-    if marker.get("kind") != MARKER_KIND:
+    return found
+
+
+def _whole_number_in(value: Any, allowed: range) -> bool:
+    # bool is an int to Python, and JSON's true is no year, division or row
+    return isinstance(value, int) and not isinstance(value, bool) and value in allowed
+
+
+def _sound(marker: dict[str, Any]) -> bool:
+    """Whether a marker's fields are what the survey workbook writes: numbers where numbers go."""
+    sheet = marker.get("sheet")
+    return (
+        _whole_number_in(marker.get("fy"), FISCAL_YEARS)
+        and _whole_number_in(marker.get("division"), DIVISION_IDS)
+        and _whole_number_in(marker.get("row"), HEADER_ROWS)
+        and isinstance(sheet, str)
+        and bool(sheet)
+        and (marker.get("city") is None or isinstance(marker.get("city"), str))
+    )
+
+
+def read_marker(content: bytes) -> tuple[dict[str, Any], list[str]] | None:
+    """Return the survey marker and the column fields of a workbook, or None if it has none.
+
+    None too for a marker whose fields are not what the survey workbook writes (a year, a
+    division or a row that is no whole number in its range): ``recognise`` refuses such a file.
+    """
+    found = _marked(content)
+    if found is None or not _sound(found[0]):
         return None
-    if not isinstance(marker.get("fy"), int) or not isinstance(marker.get("division"), int):
-        return None
-    return marker, columns
+    return found
 
 
 def _text(value: Any) -> str:
@@ -143,10 +178,20 @@ def recognise(
     workbook the importer refuses to expand (too large, a sheet spanning too many cells,
     damaged) is None too: the import that follows refuses it with the importer's message.
     """
-    found = read_marker(content)
+    limits = limits or ReadLimits()
+    if len(content) > limits.max_bytes:
+        return None  # the import that follows refuses it as too large, before reading it
+    found = _marked(content)
     if found is None:
         return None
     marker, fields = found
+    if not _sound(marker) or any(field and field not in FIELDS for field in fields):
+        raise SurveyRefused(
+            _(
+                "The survey marker of this workbook was changed or is damaged, so it cannot be "
+                "read. Download a new workbook from the Survey page and copy the answers into it."
+            )
+        )
     if marker.get("city") not in (None, city[:60]):
         raise SurveyRefused(
             _(
@@ -174,17 +219,20 @@ def recognise(
                 own=own.name if own else "",
             )
         )
-    header_row = int(marker.get("row", 0))
+    header_row = marker["row"]
     try:
         rows = survey_marker.sheet_rows(
             content,
             str(marker.get("sheet", "")),
             file_name="survey.xlsx",
-            limits=limits or ReadLimits(),
+            limits=limits,
         )
     except InventoryRefused:
         return None
-    headers = [_text(value) for value in rows[header_row - 1]] if rows else []
+    # The header row only once the sheet is known to reach it (a sheet may be shorter).
+    headers = (
+        [_text(value) for value in rows[header_row - 1]] if rows and len(rows) >= header_row else []
+    )
     if (
         not rows
         or marker.get("v") != MARKER_VERSION
