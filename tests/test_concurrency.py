@@ -33,9 +33,11 @@ JSON = {"Accept": "application/json"}
 CONFLICT = "編集中に他の人がこの手続を保存しました。あなたの変更は保存されていません。"
 SERVER_ERROR = "サーバーで問題が発生しました。何も保存されていません。"
 EXISTING, NEW = 300, 100
-#: Phase 1 edits are sent while the import reads its file; phase 2 once it has written.
-PHASE_1 = range(0, 10)
-PHASE_2 = range(10, 60)
+#: Phase 1 edits are sent while the import reads its file, to procedures it leaves unchanged
+#: (the odd ones: a save of one it changes, after its preview, refuses it whole; see
+#: test_import_stale_preview.py); phase 2 once it has written.
+PHASE_1 = range(1, 20, 2)
+PHASE_2 = range(20, 70)
 UPDATE_PROCEDURE = re.compile(r'^\s*UPDATE\s+"?procedure"?\s', re.IGNORECASE)
 
 
@@ -472,7 +474,7 @@ def test_an_edit_saved_while_the_import_compares_keeps_the_audit_chain_unbroken(
     assert db_session.execute(select(ImportBatch.status)).scalar_one() == "previewed"
     assert events == [("edit", "3100", "3150")]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "プレビューの作成後に、この中の手続を他の人が保存しました。" in page
+    assert "この取り込みで変わる手続のうち1件が、プレビューの作成後に他の人によって保存" in page
 
 
 # --- an edit between a bulk change's reading and its writing --------------------------------

@@ -315,16 +315,20 @@ def _apply_updates(
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for procedure_id, changes, _diffs in plan.updates:
         seen = {f"_seen_{name}": value for name, value in plan.seen[procedure_id].items()}
-        groups[tuple(sorted(changes))].append({"_id": procedure_id, **seen, **changes})
+        version = plan.versions[procedure_id][0]
+        groups[tuple(sorted(changes))].append(
+            {"_id": procedure_id, "_version": version, **seen, **changes}
+        )
     connection = session.connection()
     updated = 0
     for fields, params in groups.items():
-        # Only where the fields still hold what the comparison saw: a person who saved one of
-        # them since refuses the whole import (a save of other fields does not).
+        # Only where the procedure is still as the comparison saw it (its version, and the
+        # fields' values): a person who saved it since refuses the whole import.
         statement = (
             update(table)
             .where(
                 table.c.id == bindparam("_id"),
+                table.c.version == bindparam("_version"),
                 *[
                     table.c[name].is_not_distinct_from(bindparam(f"_seen_{name}"))
                     for name in fields
@@ -362,10 +366,15 @@ def _flag_missing(
 ) -> None:
     table = Procedure.__table__
     connection = session.connection()
-    # Only procedures still active: one retired by a person meanwhile refuses the import.
+    # Only procedures still active, at the version compared: one saved or retired by a person
+    # meanwhile refuses the import.
     statement = (
         update(table)
-        .where(table.c.id == bindparam("_id"), table.c.lifecycle == Lifecycle.active.value)
+        .where(
+            table.c.id == bindparam("_id"),
+            table.c.version == bindparam("_version"),
+            table.c.lifecycle == Lifecycle.active.value,
+        )
         .values(
             lifecycle=Lifecycle.missing.value,
             missing_batch_id=batch_id,
@@ -376,7 +385,8 @@ def _flag_missing(
     flagged = 0
     for start in range(0, len(plan.missing_ids), BATCH_SIZE):
         chunk = plan.missing_ids[start : start + BATCH_SIZE]
-        flagged += connection.execute(statement, [{"_id": ident} for ident in chunk]).rowcount
+        params = [{"_id": ident, "_version": plan.versions[ident][0]} for ident in chunk]
+        flagged += connection.execute(statement, params).rowcount
     if flagged != len(plan.missing_ids):
         raise ImportChanged()
     events = [

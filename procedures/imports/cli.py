@@ -84,10 +84,11 @@ def import_inventory_command(
         click.echo(f"refused: {refusal}", err=True)
         sys.exit(1)
     except ImportChanged:
-        # Raised inside the transaction: session_scope has rolled everything back.
+        # Raised inside the transaction: session_scope has rolled everything back. The rule
+        # is the web's: a procedure saved after the comparison (here the preview) refuses it.
         click.echo(
-            "refused: procedures were saved by someone while this file was being imported; "
-            "nothing was written. Run the import again.",
+            "refused: procedures this file changes were saved by someone after it was "
+            "compared with the inventory; nothing was written. Run the import again.",
             err=True,
         )
         sys.exit(1)

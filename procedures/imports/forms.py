@@ -50,6 +50,12 @@ class RevertForm(FlaskForm):
     submit = SubmitField(_l("Revert this import"))
 
 
+class RefreshForm(FlaskForm):
+    """Compare a previewed file again with the procedures as they are now."""
+
+    submit = SubmitField(_l("Preview again"))
+
+
 class MappingForm(FlaskForm):
     """Change how the file's columns are read; the selects are built by the template."""
 

@@ -19,7 +19,7 @@ from importers.readers import release_free_memory
 from procedures.core import db
 from procedures.imports import progress
 from procedures.imports.preview import ImportChanged
-from procedures.imports.service import commit_previewed
+from procedures.imports.service import commit_previewed, note_saved_since
 from procedures.models import ImportBatch
 
 logger = logging.getLogger(__name__)
@@ -77,16 +77,26 @@ def _commit_in_background(app: Flask, batch_id: int, user_id: int) -> None:
                 return
             db.commit()
             progress.finish(batch_id)
-        except ImportChanged:
-            _refuse(session, batch_id, "changed_meanwhile")
+        except ImportChanged as refusal:
+            _refuse(session, batch_id, "changed_meanwhile", stale=refusal)
         except Exception:
             logger.exception("import of batch %s failed", batch_id)
             _refuse(session, batch_id, "failed")
 
 
-def _refuse(session: Session, batch_id: int, error: str) -> None:
-    """Nothing of the import stays; the batch can be confirmed again, and progress says why."""
+def _refuse(
+    session: Session, batch_id: int, error: str, *, stale: ImportChanged | None = None
+) -> None:
+    """Nothing of the import stays; the batch can be confirmed again, and progress says why.
+
+    Refused for saves since the preview (`stale`), the batch notes which procedures, and its
+    preview page lists them and offers to preview again (as after a refused commit in the
+    request, procedures.imports.views.commit).
+    """
     session.rollback()
+    if stale is not None:
+        note_saved_since(session, batch_id, stale)
+        db.commit()
     _back_to_preview(batch_id)
     progress.fail(batch_id, error)
 

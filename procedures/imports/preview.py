@@ -145,6 +145,11 @@ class ImportOutcome:
     #: ONLY_THESE).
     absent: int = 0
     scope: str = WHOLE
+    #: The version of each procedure the import changes, and of each absent one, when they
+    #: were compared: kept with the preview, so that its commit refuses when one of them was
+    #: saved since (procedures.imports.service.commit_batch).
+    changed_versions: dict[int, int] = field(default_factory=dict)
+    absent_versions: dict[int, int] = field(default_factory=dict)
 
     @property
     def undecided(self) -> list[Unrecognised]:
@@ -202,6 +207,17 @@ class _Plan:
 
 class ImportChanged(Exception):
     """Procedures changed between the comparison and the write: nothing may be written."""
+
+
+class PreviewStale(ImportChanged):
+    """Procedures the import changes were saved after its preview: nothing may be written.
+
+    `ids` lists them (empty when the preview kept no versions to compare: an older batch).
+    """
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = sorted(ids)
+        super().__init__(f"{len(self.ids)} procedures saved since the preview")
 
 
 @contextmanager
@@ -501,6 +517,8 @@ def compare_rows(
     for item in existing:
         if item["id"] not in seen and item["lifecycle"] == Lifecycle.active and not from_survey:
             outcome.absent += 1
+            # Kept whatever the scope: the scope may still be chosen when the import is confirmed.
+            outcome.absent_versions[item["id"]] = item["version"]
             if scope == ONLY_THESE:
                 continue
             plan.missing_ids.append(item["id"])
@@ -608,6 +626,7 @@ def _compare_row(
     plan.updates.append((match["id"], changes, diffs))
     plan.seen[match["id"]] = {name: match[name] for name in changes}
     plan.versions[match["id"]] = match["version"], match["missing_batch_id"]
+    outcome.changed_versions[match["id"]] = match["version"]
     outcome.changes.append(
         _row_change(row, division, "changed", procedure_id=match["id"], fields=diffs)
     )

@@ -82,6 +82,11 @@ def preview_report(outcome: ImportOutcome) -> dict[str, Any]:
         "changes": [asdict(change) for change in outcome.changes[:SHOWN_CHANGES]],
         "change_count": len(outcome.changes),
         "mapping_saved": outcome.mapping_saved,
+        # Compact ({id: version}): a re-import of a large inventory changes thousands.
+        "versions": {
+            "changed": outcome.changed_versions,
+            "absent": outcome.absent_versions,
+        },
     }
 
 
@@ -119,6 +124,45 @@ def absent_count(batch: ImportBatch) -> int | None:
     """
     kept = json.loads(batch.report or "{}").get("preview")
     return None if kept is None or "absent" not in kept else int(kept["absent"])
+
+
+def kept_versions(batch: ImportBatch, *, absent: bool = True) -> dict[int, int] | None:
+    """Return {procedure id: version} as the batch's preview compared them, or None.
+
+    The procedures it changes, and (with `absent`) those of its divisions absent from the
+    file. None when the preview kept no versions (previewed before they were kept).
+    """
+    kept = json.loads(batch.report or "{}").get("preview") or {}
+    versions = kept.get("versions")
+    if not isinstance(versions, dict):
+        return None
+    parts = [versions.get("changed", {}), versions.get("absent", {}) if absent else {}]
+    return {int(ident): int(version) for part in parts for ident, version in part.items()}
+
+
+#: How many of the procedures saved since a preview its refusal names; the rest are counted.
+NAMED_STALE = 10
+
+
+def with_stale(report: str | None, ids: list[int]) -> str:
+    """Return a batch's report noting that its commit was refused: saved since its preview.
+
+    The first NAMED_STALE ids are kept, and how many there were; a new preview drops it.
+    """
+    kept = json.loads(report or "{}")
+    kept["stale"] = {"ids": sorted(ids)[:NAMED_STALE], "count": len(ids)}
+    return json.dumps(kept, ensure_ascii=False)
+
+
+def stale_record(batch: ImportBatch) -> tuple[list[int], int] | None:
+    """Return (first ids, count) of a refused commit's procedures saved since the preview.
+
+    None when the batch's commit was not refused for that (or it was previewed again since).
+    """
+    stale = json.loads(batch.report or "{}").get("stale")
+    if not isinstance(stale, dict):
+        return None
+    return [int(ident) for ident in stale.get("ids", [])], int(stale.get("count", 0))
 
 
 _COUNTS = ("rows", "created", "updated", "unchanged", "missing", "error_count")

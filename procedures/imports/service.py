@@ -10,16 +10,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from importers.decisions import ValueMap
 from importers.inventory import ReadLimits
-from procedures.imports.apply import apply_plan, plan_size, store_batch
+from procedures.imports.apply import BATCH_SIZE, apply_plan, plan_size, store_batch
 from procedures.imports.mappings import batch_mapping, batch_values, save_mappings
-from procedures.imports.preview import WHOLE, ImportOutcome, ReadOptions, analyse_file
-from procedures.imports.report import batch_report
-from procedures.models import Division, ImportBatch, Role, User
+from procedures.imports.preview import (
+    WHOLE,
+    ImportChanged,
+    ImportOutcome,
+    PreviewStale,
+    ReadOptions,
+    _Plan,
+    analyse_file,
+)
+from procedures.imports.report import batch_report, kept_versions, stale_record, with_stale
+from procedures.models import AuditEvent, Division, ImportBatch, Procedure, Role, User
 from procedures.survey import returns as survey_returns
 from procedures.survey.returns import SurveyFile
 
@@ -245,11 +255,21 @@ def commit_batch(
 ) -> ImportOutcome:
     """Apply a previewed batch: parse its stored file again and write the difference.
 
-    `progress(phase, done, total)` follows the phases read → compare → write.
+    `progress(phase, done, total)` follows the phases read → compare → write. Raises
+    PreviewStale, writing nothing, when a procedure it changes (or marks missing) was saved
+    after the preview: checked before the file is read, and again on what the comparison
+    read (a save while the file is read, or of a procedure the preview left unchanged).
+    From the comparison to the write, apply_plan checks the versions itself.
     """
     batch = session.get(ImportBatch, batch_id)
     if batch is None or batch.status not in COMMITTABLE:
         raise LookupError(batch_id)
+    kept = kept_versions(batch)
+    if kept is None:  # previewed before previews kept versions: it must be previewed again
+        raise PreviewStale([])
+    saved = saved_since_preview(session, batch)
+    if saved:
+        raise PreviewStale(saved)
     report = progress or (lambda _phase, _done, _total: None)
     report("read", 0, batch.rows)
     options = _batch_options(session, batch)
@@ -262,6 +282,9 @@ def commit_batch(
     )
     if plan is None or outcome.duplicate_of is not None or outcome.nothing_importable:
         return outcome
+    saved = compared_since_preview(plan, kept)
+    if saved:
+        raise PreviewStale(saved)
     total, written = plan_size(plan), 0
     report("write", 0, total)
 
@@ -281,3 +304,111 @@ def commit_batch(
     outcome.batch_id = batch.id
     outcome.committed = True
     return outcome
+
+
+def saved_since_preview(session: Session, batch: ImportBatch) -> list[int]:
+    """Return the ids of the procedures the batch's preview changes that were saved since.
+
+    Their versions now against those the preview kept: the ones it changes and, unless the
+    file updates only its own procedures, those it marks missing. A deleted one counts. One
+    query per 1,000 procedures (a preview rarely changes more).
+    """
+    kept = kept_versions(batch, absent=(batch.scope or WHOLE) == WHOLE) or {}
+    ids = sorted(kept)
+    current: dict[int, int] = {}
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start : start + BATCH_SIZE]
+        query = select(col(Procedure.id), col(Procedure.version)).where(
+            col(Procedure.id).in_(chunk)
+        )
+        current.update((ident, version) for ident, version in session.execute(query))
+    return [ident for ident in ids if current.get(ident) != kept[ident]]
+
+
+def compared_since_preview(plan: _Plan, kept: dict[int, int]) -> list[int]:
+    """Return the ids of the procedures a commit's comparison would write unlike the preview.
+
+    Each procedure it updates or marks missing must have the version the preview kept: one
+    saved while the file was read again, one the preview left unchanged (a save since made
+    the file differ from it) and one created since (a row the preview called new now finds
+    it, or the file lacks it) have another, or none.
+    """
+    written = [ident for ident, _changes, _diffs in plan.updates] + plan.missing_ids
+    return sorted(ident for ident in written if kept.get(ident) != plan.versions[ident][0])
+
+
+def note_saved_since(session: Session, batch_id: int, refusal: ImportChanged) -> None:
+    """Note on a batch the procedures saved since its preview that refused its commit.
+
+    Called after the import's rollback; the caller commits. The preview page then lists them
+    and offers to preview again (which drops the note). A refusal at the write names none:
+    they are found again against the preview's versions.
+    """
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        return
+    ids = refusal.ids if isinstance(refusal, PreviewStale) else []
+    if not ids:
+        ids = saved_since_preview(session, batch)
+    batch.report = with_stale(batch.report, ids)
+    session.add(batch)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class SavedSince:
+    """A procedure saved after an import's preview: what the refusal page shows of it."""
+
+    id: int
+    name: str | None
+    division: str | None
+    #: The login of who saved it last, and when, from the audit log (None if it says nothing).
+    saved_by: str | None
+    saved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StaleNotice:
+    """Why a commit was refused: the first procedures saved since the preview, and how many."""
+
+    procedures: list[SavedSince]
+    count: int
+
+    @property
+    def more(self) -> int:
+        """Return how many were saved since besides those listed."""
+        return self.count - len(self.procedures)
+
+
+def stale_notice(session: Session, batch: ImportBatch) -> StaleNotice | None:
+    """Return what the preview page says of a commit refused for saves since the preview."""
+    record = stale_record(batch)
+    if record is None:
+        return None
+    ids, count = record
+    rows = session.execute(
+        select(col(Procedure.id), col(Procedure.name), col(Division.name))
+        .join(Division, col(Division.id) == col(Procedure.division_id))
+        .where(col(Procedure.id).in_(ids))
+    )
+    found = {ident: (name, division) for ident, name, division in rows}
+    last: dict[int, tuple[str | None, datetime]] = {}
+    events = session.execute(
+        select(col(AuditEvent.procedure_id), col(User.login), col(AuditEvent.at))
+        .outerjoin(User, col(User.id) == col(AuditEvent.user_id))
+        .where(col(AuditEvent.procedure_id).in_(ids))
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    )
+    for ident, login, at in events:
+        last.setdefault(ident, (login, at))
+    procedures = [
+        SavedSince(
+            id=ident,
+            name=found.get(ident, (None, None))[0],
+            division=found.get(ident, (None, None))[1],
+            saved_by=last[ident][0] if ident in last else None,
+            saved_at=last[ident][1] if ident in last else None,
+        )
+        for ident in ids
+    ]
+    return StaleNotice(procedures, count)

@@ -17,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import col
@@ -28,18 +27,20 @@ from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.forms import as_choices
 from procedures.core.i18n import problem_text, problem_text_without_row
 from procedures.imports import progress
-from procedures.imports.forms import CommitForm, ConfirmForm, MappingForm, UploadForm, ValuesForm
+from procedures.imports.forms import (
+    CommitForm,
+    ConfirmForm,
+    MappingForm,
+    RefreshForm,
+    UploadForm,
+    ValuesForm,
+)
 from procedures.models import Division, ImportBatch, Role
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 #: The scopes a person may choose (procedures.imports.preview.SCOPES, without loading it).
 SCOPE_CHOICES = ("whole", "only_these")
-
-CHANGED_MEANWHILE = _l(
-    "Someone saved some of these procedures after the preview was made. Nothing was imported; "
-    "check the preview again and import it."
-)
 
 
 @bp.teardown_request
@@ -128,13 +129,14 @@ def show(batch_id: int):
     # CLI's start-up close to the bare framework.
     from importers.inventory import FIELDS
     from procedures.imports.report import stored_preview
-    from procedures.imports.service import refresh_preview
+    from procedures.imports.service import refresh_preview, stale_notice
 
     session = db.session()
     batch = _batch_or_404(batch_id)
     if batch.status == "running":
         return redirect(url_for("imports.progress_page", batch_id=batch_id))
     outcome = None
+    stale = None
     if batch.status == "previewed":
         outcome = stored_preview(batch)
         if outcome is None:  # previewed before previews were kept: compare once, and keep it
@@ -142,11 +144,14 @@ def show(batch_id: int):
             refresh_preview(session, batch=batch)
             db.commit()
             outcome = stored_preview(batch)
+        stale = stale_notice(session, batch)
     return render_template(
         "imports/show.html",
         batch=batch,
         outcome=outcome,
+        stale=stale,
         form=_commit_form(outcome.absent if outcome else 0),
+        refresh_form=RefreshForm(),
         mapping_form=MappingForm(),
         values_form=ValuesForm(),
         problem_text=problem_text,
@@ -230,6 +235,34 @@ def decide_values(batch_id: int):
     return redirect(url_for("imports.show", batch_id=batch_id))
 
 
+@bp.route("/<int:batch_id>/refresh", methods=["POST"])
+@roles_required(*UPLOAD_ROLES)
+def refresh(batch_id: int):
+    """Compare a previewed batch's stored file again with the procedures as they are now.
+
+    Offered when its import was refused because procedures were saved after the preview.
+    """
+    from procedures.imports.service import refresh_preview
+
+    batch = _batch_or_404(batch_id)
+    if not RefreshForm().validate_on_submit():
+        abort(400)
+    if batch.status != "previewed":
+        flash(_("This import was already done or cancelled."), "warning")
+        return redirect(url_for("imports.show", batch_id=batch_id))
+    g.read_a_file = True
+    refresh_preview(db.session(), batch=batch)
+    db.commit()
+    flash(
+        _(
+            "The file was compared again with the procedures as they are now. Check the "
+            "changes, then import them."
+        ),
+        "success",
+    )
+    return redirect(url_for("imports.show", batch_id=batch_id))
+
+
 @bp.route("/<int:batch_id>/mapping", methods=["POST"])
 @roles_required(*UPLOAD_ROLES)
 def change_mapping(batch_id: int):
@@ -301,7 +334,7 @@ def commit(batch_id: int):
     from procedures.imports import jobs as import_jobs
     from procedures.imports.preview import ImportChanged
     from procedures.imports.report import stored_preview
-    from procedures.imports.service import commit_previewed
+    from procedures.imports.service import commit_previewed, note_saved_since
 
     session = db.session()
     batch = _batch_or_404(batch_id)
@@ -333,9 +366,12 @@ def commit(batch_id: int):
     try:
         g.read_a_file = True
         outcome = commit_previewed(session, batch_id=batch_id, user_id=current_user.id)
-    except ImportChanged:
+    except ImportChanged as refusal:
+        # Nothing of it stays; the preview page lists the procedures saved since the preview
+        # and offers to preview again (as after a refused background import, jobs.py).
         session.rollback()
-        flash(CHANGED_MEANWHILE, "error")
+        note_saved_since(session, batch_id, refusal)
+        db.commit()
         return redirect(url_for("imports.show", batch_id=batch_id))
     if outcome.duplicate_of is not None:
         flash(_("This exact file was imported before. Nothing was changed."), "warning")
