@@ -392,3 +392,23 @@ class DivisionSurvey(SQLModel, table=True):
     answered_by: int | None = Field(default=None, foreign_key="user.id")
     #: The import batch that brought the answers back.
     answer_batch_id: int | None = Field(default=None, foreign_key="importbatch.id")
+
+
+class UserSession(SQLModel, table=True):
+    """One signed-in browser: its cookie carries a random token, this row keeps it alive.
+
+    Signing out, a password change and deactivation delete rows; a row not used for the idle
+    timeout (SESSION_IDLE_MINUTES) no longer signs anyone in and is removed at a later sign-in.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: SHA-256 of the token in the session cookie: a copy of this table opens no session.
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    #: Written at most once a minute per session (procedures.core.sessions.TOUCH_INTERVAL).
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    #: The client's address at sign-in as the app sees it (behind a proxy: set ProxyFix).
+    address: str = Field(max_length=64)
+    #: The browser's User-Agent at sign-in, cut to its first 300 characters.
+    user_agent: str = Field(max_length=300)

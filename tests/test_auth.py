@@ -146,3 +146,13 @@ def test_throttling_counts_failures_per_address_across_logins(app, db_session):
     for number in range(20):
         login(app.test_client(), f"guess{number}", "wrong password")
     assert login(app.test_client(), "clerk").status_code == 429
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\\evil.example/", "/procedures\r\nX-Injected: 1"]
+)
+def test_next_never_leads_off_site_nor_into_a_header(client, target):
+    response = client.get("/lang/en", query_string={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/procedures"
+    assert "X-Injected" not in response.headers

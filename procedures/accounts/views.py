@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and the language switch."""
+"""Sign-in, sign-out, the user's own sessions and the language switch."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_babel import ngettext
+from flask_login import current_user, login_required, login_user, logout_user
 
 from procedures.accounts.forms import LoginForm
 from procedures.accounts.users import authenticate, record_sign_in, sign_in_throttled
-from procedures.core import db
+from procedures.core import db, sessions
 from procedures.core.auth import signed_in
 from procedures.core.i18n import LANGUAGES
 
@@ -18,8 +19,18 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Follow ?next= only to a path on this site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Follow ?next= only to a path on this site.
+
+    Not to "//host" nor "/\\host" (browsers read a backslash as a slash), and nothing with a
+    control character, which could not go in the Location header anyway.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         parts = urlsplit(target)
         if not parts.netloc:
             return target
@@ -53,7 +64,15 @@ def login():
             session.clear()
             if language in LANGUAGES:
                 session["lang"] = language
-            login_user(signed_in(user))
+            assert user.id is not None  # a stored user
+            session_id = sessions.start_session(
+                database,
+                user.id,
+                address=address,
+                user_agent=request.user_agent.string,
+            )
+            db.commit()
+            login_user(signed_in(user, session_id=session_id))
             return redirect(_safe_next(request.args.get("next")))
         flash(_("The login or password is wrong. Check both and try again."), "error")
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
@@ -62,14 +81,67 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out."""
+    """Sign out: the session ends on the server too, so a copy of the cookie opens nothing."""
+    _sign_out()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def _sign_out() -> None:
+    """End this request's session, keeping the language chosen."""
+    sessions.end_current_session(db.session())
+    db.commit()
     language = session.get("lang")
     logout_user()
     session.clear()
-    if language:
+    if language in LANGUAGES:
         session["lang"] = language
-    flash(_("You have signed out."), "info")
-    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions")
+@login_required
+def user_sessions():
+    """List the signed-in user's own live sessions, with buttons to end them."""
+    idle_minutes = int(sessions.idle_timeout().total_seconds() // 60)
+    return render_template(
+        "accounts/sessions.html",
+        rows=sessions.active_sessions(db.session(), current_user.id),
+        idle_minutes=idle_minutes,
+    )
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """End one of the user's own sessions; ending this one signs out."""
+    if session_id == current_user.session_id:
+        _sign_out()
+        flash(_("You have signed out."), "info")
+        return redirect(url_for("auth.login"))
+    if sessions.end_session(db.session(), current_user.id, session_id):
+        db.commit()
+        flash(_("The session was ended. That browser must sign in again."), "success")
+    else:
+        flash(_("That session had already ended."), "info")
+    return redirect(url_for("auth.user_sessions"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    """End every session of the user but this one."""
+    count = sessions.end_sessions(db.session(), current_user.id, except_current=True)
+    db.commit()
+    if count:
+        flash(
+            ngettext(
+                "%(num)s other session was ended.", "%(num)s other sessions were ended.", count
+            ),
+            "success",
+        )
+    else:
+        flash(_("There was no other session to end."), "info")
+    return redirect(url_for("auth.user_sessions"))
 
 
 @bp.route("/lang/<code>")

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from procedures.core import db
+from procedures.core import db, sessions
 from procedures.models import Role, User
 
 csrf = CSRFProtect()
@@ -30,6 +31,8 @@ class SignedInUser(UserMixin):
     login: str
     role: Role
     division_id: int | None
+    #: The server-side session (procedures.core.sessions) this request signs in with.
+    session_id: int | None = None
 
     def get_id(self) -> str:
         """Return the id flask-login keeps in the session."""
@@ -58,6 +61,7 @@ class SignedInUser(UserMixin):
 
 def init_app(app: Flask) -> None:
     """Protect every form with CSRF and require sign-in everywhere but the login page."""
+    app.config.setdefault("SESSION_IDLE_MINUTES", sessions.DEFAULT_IDLE_MINUTES)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -65,27 +69,37 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _require_login() -> ResponseReturnValue | None:
+        if request.endpoint == "static":
+            return None
+        # Checked first, before any view writes: the check may note the session's last use.
+        authenticated = current_user.is_authenticated
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
-        if not current_user.is_authenticated:
+        if not authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
         return None
 
 
 def _load_user(user_id: str) -> SignedInUser | None:
-    if not user_id.isdigit():
+    """Return the user of this request's server-side session, if it is alive and theirs."""
+    resumed = sessions.resume(db.session(), int(user_id)) if user_id.isdigit() else None
+    if resumed is None:
+        if sessions.forget():
+            flash(_("Your session has ended. Sign in again."), "info")
         return None
-    user = db.session().get(User, int(user_id))
-    if user is None or not user.active:
-        return None
-    return signed_in(user)
+    user, session_id = resumed
+    return signed_in(user, session_id=session_id)
 
 
-def signed_in(user: User) -> SignedInUser:
+def signed_in(user: User, *, session_id: int | None = None) -> SignedInUser:
     """Turn a user row into the value kept for the request."""
     assert user.id is not None  # a stored user
     return SignedInUser(
-        id=user.id, login=user.login, role=Role(user.role), division_id=user.division_id
+        id=user.id,
+        login=user.login,
+        role=Role(user.role),
+        division_id=user.division_id,
+        session_id=session_id,
     )
 
 
