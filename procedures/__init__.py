@@ -67,8 +67,15 @@ def _load_instance_config(app: Flask) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     config_file = instance / "config.py"
     if not config_file.exists() and "SECRET_KEY" not in os.environ:
-        # A key per installation, never a constant in the code.
-        config_file.write_text(f"SECRET_KEY = {secrets.token_hex(32)!r}\n", encoding="utf-8")
+        # A key per installation, never a constant in the code; readable by its owner only
+        # (created 0600, never 0644 first), and never written over one another worker made.
+        try:
+            descriptor = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(f"SECRET_KEY = {secrets.token_hex(32)!r}\n")
     app.config.from_pyfile(config_file.name, silent=True)
     for name in ("SECRET_KEY", "DATABASE_URL", "CITY_NAME", "PROGRESS_DATABASE_URL"):
         if os.environ.get(name):
@@ -79,6 +86,8 @@ def _load_instance_config(app: Flask) -> None:
         app.config["UPLOAD_MAX_BYTES"] = int(os.environ["UPLOAD_MAX_BYTES"])
         app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
     if os.environ.get("HTTPS") == "1":
+        # Served over TLS: a Secure session cookie and Strict-Transport-Security (core.security).
+        app.config["HTTPS"] = True
         app.config["SESSION_COOKIE_SECURE"] = True
     if os.environ.get("TRUSTED_PROXIES"):
         app.config["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])

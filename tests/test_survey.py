@@ -377,7 +377,8 @@ def test_a_division_user_gets_only_its_own_workbook_and_status(client, city):
 
 def test_the_zip_holds_one_workbook_per_division_with_procedures(client, db_session, city):
     login(client, "office")
-    response = client.get(f"/survey/{YEAR}/all.zip")
+    token = csrf_token(client, f"/survey/?year={YEAR}")
+    response = client.post(f"/survey/{YEAR}/all.zip", data={"csrf_token": token})
     assert response.status_code == 200
     assert quote("調査票_令和8年度_全課.zip") in response.headers["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(response.data))

@@ -66,7 +66,9 @@ def test_dx_office_downloads_the_yearly_list_and_a_division_workbook(
     row = page.locator("#survey-status tbody tr", has_text="子育て給付課")
     assert "未回答" in row.inner_text()
     shoot(page, "survey-ja")
-    name, survey = downloaded_workbook(page, row.get_by_role("link", name="ダウンロード（.xlsx）"))
+    name, survey = downloaded_workbook(
+        page, row.get_by_role("button", name="ダウンロード（.xlsx）")
+    )
     assert name == f"調査票_{era}_子育て給付課.xlsx"
     sheet = survey["調査票"]
     assert sheet["A1"].value == (

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func
-from sqlalchemy.orm import Mapped
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from procedures.models import Division, LoginAttempt, Role, User, utcnow
@@ -108,31 +108,103 @@ def authenticate(*, session: Session, login: str, password: str) -> User | None:
     return user if verify_password(user.password_hash, password) else None
 
 
-#: Failed sign-ins allowed in the window, per login and per address.
+#: Wrong passwords for one login from one address before that pair is locked: the owner
+#: signing in from another address is not. Counted since the pair's last success.
 MAX_FAILURES_PER_LOGIN = 5
+#: Wrong passwords from one address, whatever logins they tried, before the address is locked.
 MAX_FAILURES_PER_ADDRESS = 20
+#: A failure counts for this long; a lock ends when enough of its failures are older.
 THROTTLE_WINDOW = timedelta(minutes=15)
 
 
-def _recent_failures(session: Session, column: Mapped[str], value: str) -> int:
+@dataclass(frozen=True)
+class SignInLock:
+    """A lock on sign-ins: one login from one address, or (login None) a whole address."""
+
+    login: str | None
+    address: str
+    failures: int
+    until: datetime
+
+
+def _key(login: str, address: str) -> tuple[str, str]:
+    return login.strip()[:100], address[:64]
+
+
+def _locks(attempts: list[tuple[str, str, bool, datetime]], now: datetime) -> list[SignInLock]:
+    """Return the locks these attempts (login, address, success, at) of the window make."""
+    pairs: dict[tuple[str, str], list[datetime]] = {}
+    addresses: dict[str, list[datetime]] = {}
+    for login, address, success, at in sorted(attempts, key=lambda attempt: attempt[3]):
+        if success:
+            # A right password from the same address starts the pair's count again (not the
+            # address's: an attacker's own account must not reset the ceiling).
+            pairs.pop((login, address), None)
+            continue
+        pairs.setdefault((login, address), []).append(at)
+        addresses.setdefault(address, []).append(at)
+    locks = []
+    for (login, address), failures in pairs.items():
+        if len(failures) >= MAX_FAILURES_PER_LOGIN:
+            # Locked until enough failures leave the window to fall under the limit.
+            until = failures[len(failures) - MAX_FAILURES_PER_LOGIN] + THROTTLE_WINDOW
+            locks.append(SignInLock(login, address, len(failures), until))
+    for address, failures in addresses.items():
+        if len(failures) >= MAX_FAILURES_PER_ADDRESS:
+            until = failures[len(failures) - MAX_FAILURES_PER_ADDRESS] + THROTTLE_WINDOW
+            locks.append(SignInLock(None, address, len(failures), until))
+    return [lock for lock in locks if lock.until > now]
+
+
+def _attempts(session: Session, *, address: str | None = None) -> list[Any]:
+    """Return the attempts of the window, (login, address, success, at), of one address or all."""
     since = utcnow() - THROTTLE_WINDOW
-    query = select(func.count()).where(
-        column == value, col(LoginAttempt.success).is_(False), LoginAttempt.at >= since
-    )
-    return session.exec(query).one()
+    query = select(
+        col(LoginAttempt.login),
+        col(LoginAttempt.address),
+        col(LoginAttempt.success),
+        col(LoginAttempt.at),
+    ).where(col(LoginAttempt.at) >= since)
+    if address is not None:
+        query = query.where(col(LoginAttempt.address) == address)
+    return [
+        (login, address, success, at if at.tzinfo else at.replace(tzinfo=UTC))
+        for login, address, success, at in session.exec(query).all()
+    ]
 
 
 def sign_in_throttled(session: Session, *, login: str, address: str) -> bool:
-    """Return whether too many sign-ins failed lately for this login or from this address."""
-    return (
-        _recent_failures(session, col(LoginAttempt.login), login.strip()[:100])
-        >= MAX_FAILURES_PER_LOGIN
-        or _recent_failures(session, col(LoginAttempt.address), address[:64])
-        >= MAX_FAILURES_PER_ADDRESS
+    """Return whether this login is locked from this address, or the address is locked."""
+    login, address = _key(login, address)
+    return any(
+        lock.login in (None, login)
+        for lock in _locks(_attempts(session, address=address), utcnow())
     )
+
+
+def current_locks(session: Session) -> list[SignInLock]:
+    """Return every lock in force, the whole addresses first, then by address and login."""
+    locks = _locks(_attempts(session), utcnow())
+    return sorted(locks, key=lambda lock: (lock.login is not None, lock.address, lock.login or ""))
+
+
+def lift_lock(session: Session, *, login: str | None, address: str) -> int:
+    """Forget the failures behind a lock (one login from an address, or a whole address).
+
+    Return how many failed attempts were forgotten.
+    """
+    query = delete(LoginAttempt).where(
+        col(LoginAttempt.address) == address[:64], col(LoginAttempt.success).is_(False)
+    )
+    if login is not None:
+        query = query.where(col(LoginAttempt.login) == login.strip()[:100])
+    result = session.exec(query)
+    session.flush()
+    return result.rowcount
 
 
 def record_sign_in(session: Session, *, login: str, address: str, success: bool) -> None:
     """Record a sign-in attempt; the database keeps the state for every worker."""
-    session.add(LoginAttempt(login=login.strip()[:100], address=address[:64], success=success))
+    login, address = _key(login, address)
+    session.add(LoginAttempt(login=login, address=address, success=success))
     session.flush()

@@ -87,6 +87,8 @@ def backup_command(output: Path) -> None:
     source_path = _sqlite_path()
     if output.exists():
         raise click.ClickException(f"{output} exists; choose a new file name")
+    # Only the owner may read the copy (it holds the password hashes), from its first byte.
+    db.create_private_file(output)
     with (
         closing(sqlite3.connect(source_path)) as source,
         closing(sqlite3.connect(output)) as target,

@@ -26,10 +26,25 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         path = engine.url.database
         if path and path != ":memory:" and not path.startswith("file:"):
+            create_private_file(path)
             checkpointer = _CHECKPOINTERS.setdefault(os.path.abspath(path), _Checkpointer(path))
             event.listen(engine, "checkin", checkpointer.checked_in)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_private_file(path: str | os.PathLike[str]) -> None:
+    """Create an empty file only its owner may read (0600) unless it exists.
+
+    SQLite would create a missing database file with the umask's mode (0644: every local user
+    could read the inventory and the password hashes); an empty file is a valid empty database,
+    and SQLite gives its -wal, -shm and -journal files the database file's own mode.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except (FileExistsError, FileNotFoundError):
+        return  # there already, or no such folder: SQLite reports that one itself
+    os.close(descriptor)
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

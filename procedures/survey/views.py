@@ -11,6 +11,7 @@ from procedures.core import db
 from procedures.core.auth import OFFICE_ROLES, UPLOAD_ROLES, roles_required
 from procedures.core.downloads import XLSX
 from procedures.core.i18n import select_locale
+from procedures.core.params import int_param
 from procedures.models import Role
 from procedures.survey.status import current_fiscal_year, survey_status, survey_years
 from procedures.vocabulary import japanese_fiscal_year
@@ -33,7 +34,7 @@ def _year(value: int | None) -> int:
 def overview():
     """List every division with its survey state; a division user sees its own."""
     session = db.session()
-    fiscal_year = _year(request.args.get("year", type=int))
+    fiscal_year = _year(int_param(request.args, "year"))
     own = current_user.division_id if current_user.role == Role.division else None
     if current_user.role == Role.division and own is None:
         abort(403)
@@ -58,10 +59,14 @@ def overview():
     )
 
 
-@bp.route("/<int:fiscal_year>/<int:division_id>.xlsx")
+@bp.route("/<int:fiscal_year>/<int:division_id>.xlsx", methods=["GET", "POST"])
 @roles_required(*UPLOAD_ROLES)
 def download(fiscal_year: int, division_id: int):
-    """Download one division's workbook (a division user: only its own)."""
+    """Download one division's workbook (a division user: only its own).
+
+    The page's button POSTs: the workbook is then recorded as made, by whom and when. A GET
+    (a link kept from elsewhere) gives the same file and writes nothing.
+    """
     fiscal_year = _year(fiscal_year)
     if current_user.role == Role.division and division_id != current_user.division_id:
         abort(403)
@@ -78,6 +83,7 @@ def download(fiscal_year: int, division_id: int):
             city=current_app.config["CITY_NAME"],
             user_id=current_user.id,
             language=select_locale(),
+            record=request.method == "POST",
         )
     except LookupError:
         abort(404)
@@ -87,10 +93,10 @@ def download(fiscal_year: int, division_id: int):
     )
 
 
-@bp.route("/<int:fiscal_year>/all.zip")
+@bp.route("/<int:fiscal_year>/all.zip", methods=["GET", "POST"])
 @roles_required(*OFFICE_ROLES)
 def download_all(fiscal_year: int):
-    """Download every division's workbook in one zip, a file per division."""
+    """Download every division's workbook in one zip, a file per division (recorded on POST)."""
     fiscal_year = _year(fiscal_year)
     from procedures.survey.workbook import all_surveys_zip  # loaded when first used, as above
 
@@ -101,6 +107,7 @@ def download_all(fiscal_year: int):
         city=current_app.config["CITY_NAME"],
         user_id=current_user.id,
         language=select_locale(),
+        record=request.method == "POST",
     )
     db.commit()
     return send_file(

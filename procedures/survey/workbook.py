@@ -405,21 +405,34 @@ def division_survey(
     city: str,
     user_id: int | None,
     language: str,
+    record: bool = True,
 ) -> tuple[str, bytes]:
-    """Generate one division's workbook, record it as sent, and return (file name, bytes)."""
+    """Generate one division's workbook, record it as sent (unless not `record`), and return
+    (file name, bytes)."""
     found = _surveyed_divisions(session, [division_id])
     if not found:
         raise LookupError(division_id)
     surveyed = found[0]
     content = survey_workbook(surveyed, fiscal_year=fiscal_year, city=city, language=language)
-    record_generated(session, fiscal_year=fiscal_year, division_ids=[division_id], user_id=user_id)
+    if record:
+        record_generated(
+            session, fiscal_year=fiscal_year, division_ids=[division_id], user_id=user_id
+        )
     return survey_file_name(fiscal_year, surveyed.division), content
 
 
 def all_surveys_zip(
-    session: Session, *, fiscal_year: int, city: str, user_id: int | None, language: str
+    session: Session,
+    *,
+    fiscal_year: int,
+    city: str,
+    user_id: int | None,
+    language: str,
+    record: bool = True,
 ) -> tuple[str, bytes, int]:
     """Generate every division's workbook into one zip; return (file name, bytes, workbooks).
+
+    Unless not `record`, the workbooks are recorded as sent.
 
     Divisions without an active procedure get no workbook: there is nothing to ask them.
     """
@@ -436,7 +449,8 @@ def all_surveys_zip(
             department, division = _safe(surveyed.department), _safe(surveyed.division)
             archive.writestr(f"{len(written) + 1:03d}_{department}_{division}.xlsx", content)
             written.append(surveyed.division_id)
-    record_generated(session, fiscal_year=fiscal_year, division_ids=written, user_id=user_id)
+    if record:
+        record_generated(session, fiscal_year=fiscal_year, division_ids=written, user_id=user_id)
     survey, everyone = _("Survey"), _("all divisions")
     file_name = f"{survey}_{japanese_fiscal_year(fiscal_year)}_{everyone}.zip"
     return file_name, buffer.getvalue(), len(written)
