@@ -19,6 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from importers.schema import ANNUAL_VOLUME_MAX
 from procedures.core.forms import SelectChoice, as_choices
+from procedures.core.params import integer_text
 from procedures.vocabulary import (
     BLOCKERS,
     ONLINE_STATUSES,
@@ -33,6 +34,10 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+#: A version that is not a number: the page was tampered with or is from another time.
+STALE_FORM = _l("This form is out of date. Reload the page and enter your changes again.")
+
+
 def _tri_state_choices() -> list[SelectChoice]:
     return as_choices([("", _l("Unknown")), ("yes", _l("Yes")), ("no", _l("No"))])
 
@@ -40,7 +45,7 @@ def _tri_state_choices() -> list[SelectChoice]:
 class TriageForm(FlaskForm):
     """The fields triage touches; `version` guards against overwriting someone else's save."""
 
-    version = HiddenField()
+    version = HiddenField(validators=[integer_text(message=STALE_FORM)])
     visit_required = SelectField(_l("Visit required"))
     visit_reason = StringField(_l("Why a visit is required"), validators=[Optional()])
     channel = StringField(_l("Channel"), validators=[Optional(), Length(max=200)])

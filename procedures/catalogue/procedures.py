@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col
 
+from procedures.core.params import parse_int
 from procedures.models import (
     AuditEvent,
     Department,
@@ -146,8 +147,8 @@ def _choice(args: Any, name: str, allowed: Container[str]) -> str:
 
 
 def _int_arg(args: Any, name: str) -> int | None:
-    value = args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    # A filter ignores what makes no sense, a number beyond the ids included (see params).
+    return parse_int(args.get(name, ""))
 
 
 def _date_arg(args: Any, name: str) -> date | None:

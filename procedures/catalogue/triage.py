@@ -19,6 +19,7 @@ from procedures.catalogue.procedures import (
     blockers_from_column,
     blockers_to_column,
 )
+from procedures.core.params import parse_int
 from procedures.models import AuditEvent, Department, Division, Procedure, Verdict, utcnow
 from procedures.vocabulary import BLOCKERS
 
@@ -59,10 +60,14 @@ class BulkChange:
             return cls(kind, value, reason)
         if kind == "blocker" and value in BLOCKERS:
             return cls(kind, value)
-        if kind == "target" and (value == "" or (value.isdigit() and 2000 <= int(value) <= 2100)):
-            return cls(kind, int(value) if value else None)
-        if kind == "division" and value.isdigit():
-            return cls(kind, int(value))
+        if kind == "target" and value == "":
+            return cls(kind, None)
+        year = parse_int(value, minimum=2000, maximum=2100)
+        if kind == "target" and year is not None:
+            return cls(kind, year)
+        division_id = parse_int(value)
+        if kind == "division" and division_id is not None:
+            return cls(kind, division_id)
         raise BulkError("unknown_change")
 
     def new_value(self, current: Any) -> Any:

@@ -44,6 +44,7 @@ from procedures.core import db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
 from procedures.core.forms import refuse_stale_action, submitted_version
+from procedures.core.params import PAGE_MAX, choice_param, int_list_param, int_param
 from procedures.core.templating import FIELDS as FIELD_LABELS
 from procedures.models import Division, Procedure, Role
 from procedures.vocabulary import (
@@ -79,8 +80,8 @@ def procedures():
     """List procedures with filters and paging; the filter lives in the URL."""
     session = db.session()
     filters = ProcedureFilter.from_args(request.args)
-    page_arg = request.args.get("page", "1")
-    page = int(page_arg) if page_arg.isdigit() and int(page_arg) > 0 else 1
+    page = int_param(request.args, "page", default=1, maximum=PAGE_MAX)
+    assert page is not None  # the default
     page_size = current_app.config["PAGE_SIZE"]
     rows, total = list_procedures(session, filters=filters, page=page, page_size=page_size)
     return render_template(
@@ -137,6 +138,7 @@ def _save_form(session, procedure_id: int, form: TriageForm) -> list[str]:
         session,
         procedure_id=procedure_id,
         changes=form.changes(),
+        # TriageForm checked it: empty (a conflict, shown as such) or a bounded whole number.
         expected_version=int(form.version.data or 0),
         user_id=current_user.id,
     )
@@ -244,12 +246,12 @@ def _bulk_request():
     if change.kind == "division" and not current_user.can_triage_all:
         abort(403)
     only = None if current_user.can_triage_all else current_user.division_id
-    if request.form.get("scope") == "filter":
+    if choice_param(request.form, "scope", ("filter", "selected")) == "filter":
         targets = target_query(
             filters=ProcedureFilter.from_args(request.args), ids=[], only_division=only
         )
     else:
-        ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+        ids = int_list_param(request.form, "ids")
         if not ids:
             return None, None, BULK_MESSAGES["nothing_selected"]
         if only is not None and _outside_division(ids, only):

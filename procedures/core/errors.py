@@ -8,13 +8,36 @@ from flask import Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from procedures.core import db, params
 
 log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    """Register handlers that render errors as plain pages with what to do next."""
+    """Register handlers that render errors as plain pages with what to do next.
+
+    Also bounds the routes' integers and refuses NUL bytes (procedures.core.params): before
+    the areas add their routes, which take their converters when added.
+    """
+    params.init_app(app)
+
+    @app.errorhandler(params.BadParameter)
+    def _bad_parameter(error: params.BadParameter) -> ResponseReturnValue:
+        log.info("Refused a malformed parameter: %s", error.parameter[:100])
+        return render_template("error.html", status=400, message=error.message), 400
+
+    @app.errorhandler(DataError)
+    def _data_error(error: DataError) -> ResponseReturnValue:
+        # The last line of defence: a value the database refuses (a number out of range, a
+        # NUL byte) is a malformed request, not a server fault. Parameters are checked in
+        # procedures.core.params before they get here; a route that lets one through is a bug,
+        # hence the warning.
+        log.warning("The database refused a value of the request: %s", error.orig)
+        db.session().rollback()
+        return render_template("error.html", status=400, message=params.BAD_PARAMETER), 400
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
@@ -37,6 +60,7 @@ def init_app(app: Flask) -> None:
         messages = {
             403: _("You do not have permission for this page or action."),
             404: _("This page does not exist. Check the address or go back to the list."),
+            400: str(params.BAD_PARAMETER),
             405: _("This action is not available here."),
         }
         # Flask returns an HTTPException without a code before it reaches the handlers.

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired
 
 from procedures.core import db
+from procedures.core.params import BadParameter, parse_int
 from procedures.models import Procedure
 
 
@@ -36,10 +37,11 @@ def submitted_version() -> int:
     if not form.validate_on_submit():
         abort(400)
     assert form.version.data is not None  # DataRequired
-    # isdecimal, not isdigit: int() refuses digits such as "²", which would be a 500.
-    if not form.version.data.isdecimal():
-        abort(400)
-    return int(form.version.data)
+    # Digits only, within an integer column's range: "²" or 10**30 would otherwise be a 500.
+    version = parse_int(form.version.data, minimum=0)
+    if version is None:
+        raise BadParameter("version")
+    return version
 
 
 def refuse_stale_action(procedure: Procedure, message: LazyString, back_to: str) -> Response:

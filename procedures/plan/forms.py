@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from importers.schema import ANNUAL_VOLUME_MAX
 from procedures.core.forms import as_choices
@@ -124,9 +132,16 @@ class TierRowForm(Form):
         self.kind.choices = as_choices([("", _l("(not used)")), *TIER_CONDITIONS.items()])
 
 
+def _finite(_form: Form, field: Field) -> None:
+    """Refuse "nan", which NumberRange lets through (it compares false with every bound)."""
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError(_l("Enter a weight between -10 and 10."))
+
+
 WEIGHT_VALIDATORS = [
     InputRequired(_l("Enter a number (0 ignores this factor).")),
     NumberRange(-10, 10, _l("Enter a weight between -10 and 10.")),
+    _finite,
 ]
 
 

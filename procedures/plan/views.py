@@ -22,6 +22,7 @@ from procedures.catalogue.procedures import get_procedure
 from procedures.core import db
 from procedures.core.auth import OFFICE_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
+from procedures.core.params import int_param
 from procedures.plan.exports import plan_csv, plan_rows, plan_workbook
 from procedures.plan.forms import PinForm, PolicyForm, RecomputeForm, SavePlanForm, UnpinForm
 from procedures.plan.policy import (
@@ -108,7 +109,7 @@ def overview():
     ]
     saved = saved_plans(session)
     compare = None
-    compare_id = request.args.get("compare", type=int)
+    compare_id = int_param(request.args, "compare")
     chosen = next((item for item in saved if item.id == compare_id), None)
     if chosen is not None:
         assert chosen.id is not None  # a stored plan

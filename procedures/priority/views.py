@@ -11,6 +11,7 @@ from procedures.catalogue.procedures import EditConflict, get_procedure
 from procedures.core import db
 from procedures.core.auth import OFFICE_ROLES, roles_required
 from procedures.core.forms import refuse_stale_action, submitted_version
+from procedures.core.params import parse_int
 from procedures.models import Role
 from procedures.priority.forms import (
     ActionForm,
@@ -104,7 +105,9 @@ def decide(match_id: int, decision: str):
         flash(_("Confirmed: %(name)s is on the national list.", name=procedure.name), "success")
     else:
         flash(_("Rejected: %(name)s will not be suggested again.", name=procedure.name), "info")
-    return redirect(url_for("priority.index") + f"#item-{request.form.get('item', '')}")
+    # The item the button was under, to scroll back to it; anything but its id is dropped.
+    item = parse_int(request.form.get("item"))
+    return redirect(url_for("priority.index") + (f"#item-{item}" if item is not None else ""))
 
 
 @bp.route("/priority/list")
