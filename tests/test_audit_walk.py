@@ -53,10 +53,13 @@ WRITE_PATHS = {
 NOT_PROCEDURE_WRITES = {
     "auth.login": "signs in; writes a login attempt",
     "auth.logout": "signs out",
+    "auth.end_session": "ends one of the user's own sessions",
+    "auth.end_other_sessions": "ends the user's other sessions",
     "catalogue.bulk_confirm": "only counts what a bulk change would alter",
     "imports.upload": "keeps the file as a previewed batch; procedures change at commit",
     "imports.change_mapping": "stores the column mapping of a previewed batch",
     "imports.decide_values": "stores the value decisions of a previewed batch",
+    "imports.refresh": "compares a previewed batch's file again and keeps the new preview",
     "plan.recompute": "recomputes the derived plan from procedures, policy and pins",
     "plan.save_plan": "keeps a snapshot of the plan",
     "plan.policy": "saves a policy version (or only tries it)",
@@ -66,6 +69,9 @@ NOT_PROCEDURE_WRITES = {
     "priority.set_active": "edits the national list",
     "priority.upload": "loads a revision of the national list",
     "admin.users": "creates a user",
+    "admin.lift": "forgets the failed sign-ins behind a lock",
+    "survey.download": "records when a division's workbook was made",
+    "survey.download_all": "records when the divisions' workbooks were made",
 }
 
 ALL_PATHS = [path for paths in WRITE_PATHS.values() for path in paths]

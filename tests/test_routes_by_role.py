@@ -49,6 +49,7 @@ TABLE = [
     ("POST", "/imports/{batch}/mapping", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/imports/{batch}/values", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/imports/{batch}/commit", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/imports/{batch}/refresh", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/imports/{batch}/revert", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/imports/{batch}/progress", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/imports/{batch}/progress.json", LOGIN, DENIED, DENIED, OK, OK),
@@ -82,8 +83,17 @@ TABLE = [
     ("GET", "/survey/2026/{own_division}.xlsx", LOGIN, DENIED, OK, OK, OK),
     ("GET", "/survey/2026/{other_division}.xlsx", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/survey/2026/all.zip", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/survey/2026/{own_division}.xlsx", LOGIN, DENIED, OK, OK, OK),
+    ("POST", "/survey/2026/{other_division}.xlsx", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/survey/2026/all.zip", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/admin/users", LOGIN, DENIED, DENIED, DENIED, OK),
     ("POST", "/admin/users", LOGIN, DENIED, DENIED, DENIED, OK),
+    ("GET", "/admin/locks", LOGIN, DENIED, DENIED, DENIED, OK),
+    ("POST", "/admin/locks/lift", LOGIN, DENIED, DENIED, DENIED, OK),
+    # Everyone sees and ends their own sessions (session 0 is nobody's: "already ended").
+    ("GET", "/account/sessions", LOGIN, OK, OK, OK, OK),
+    ("POST", "/account/sessions/0/end", LOGIN, OK, OK, OK, OK),
+    ("POST", "/account/sessions/end-others", LOGIN, OK, OK, OK, OK),
     # Last: it ends the session.
     ("POST", "/logout", LOGIN, OK, OK, OK, OK),
 ]
