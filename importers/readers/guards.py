@@ -187,6 +187,10 @@ _CELL_REF = re.compile(rb'<c r="([A-Z]+)(\d+)"')
 _CACHED_VALUE = re.compile(rb"<v(?:\s[^>]*)?>[^<]")
 #: What follows "<f" in a formula element (not "<fx:c", a prefixed cell).
 _FORMULA_NEXT = frozenset(b" \t\r\n/>")
+#: A cell element with a namespace prefix (<x:c>): a cell to calamine too, which matches local
+#: names. Searched for apart from the extent pattern, from its ":" (rare in a sheet's XML, and
+#: cheap to find), because an alternative starting at every "<" made the scan 60% slower.
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
 
 
 def extent_pattern(head: bytes, limits: ReadLimits) -> re.Pattern[bytes] | None:
@@ -212,13 +216,8 @@ def extent_pattern(head: bytes, limits: ReadLimits) -> re.Pattern[bytes] | None:
         if (10**digits - 1) * (column_index(last_col) + 1) <= limits.max_cells
         else _le_number(last_row)
     )
-    # A cell element with a namespace prefix (<x:c>) is a cell to calamine too, which matches
-    # local names: such a sheet is checked exactly.
     return re.compile(
-        b'<(?:c(?![^\\s/>])(?! r="'
-        + _le_letters(last_col)
-        + rows_pattern
-        + b'")|f[\\s/>]|[A-Za-z_][\\w.-]*:c[\\s/>])'
+        b'<(?:c(?![^\\s/>])(?! r="' + _le_letters(last_col) + rows_pattern + b'")|f[\\s/>])'
     )
 
 
@@ -283,6 +282,8 @@ def scan_piece(
     formulas: list[tuple[int, int]],
 ) -> bool:
     """Scan data[start:end] of sheet XML; False when a cell lies outside the dimension."""
+    if _PREFIXED_CELL.search(data, start, end) is not None:
+        return False  # a prefixed cell, or those characters in a text: checked exactly
     position = start
     while True:
         match = pattern.search(data, position, end)
