@@ -150,6 +150,8 @@ class User(SQLModel, table=True):
     division_id: int | None = Field(default=None, foreign_key="division.id")
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
+    #: Set with a one-time password: the user must choose a new one before anything else.
+    must_change_password: bool = Field(default=False)
 
 
 class ImportBatch(SQLModel, table=True):

@@ -68,6 +68,7 @@ PARAMETERS = {
     "division_id": "own_division",
     "batch_id": "previewed_batch",
     "fiscal_year": "year",
+    "user_id": "office_user",
 }
 
 #: Pages in a state the URL map alone does not reach: (who, URL template, why).
@@ -223,6 +224,7 @@ def city(db_session) -> dict[str, int]:
         "previewed_batch": previewed.id,
         "saved_plan": saved.id,
         "year": year,
+        "office_user": office_id,
     }
 
 

@@ -70,6 +70,10 @@ NOT_PROCEDURE_WRITES = {
     "priority.upload": "loads a revision of the national list",
     "admin.users": "creates a user",
     "admin.lift": "forgets the failed sign-ins behind a lock",
+    "admin.edit_user": "changes a user's role and division (security log)",
+    "admin.set_user_active": "deactivates or reactivates a user (security log)",
+    "admin.one_time_password": "sets a user's one-time password (security log)",
+    "auth.change_password": "changes the user's own password (security log)",
     "survey.download": "records when a division's workbook was made",
     "survey.download_all": "records when the divisions' workbooks were made",
 }

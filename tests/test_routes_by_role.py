@@ -90,10 +90,19 @@ TABLE = [
     ("POST", "/admin/users", LOGIN, DENIED, DENIED, DENIED, OK),
     ("GET", "/admin/locks", LOGIN, DENIED, DENIED, DENIED, OK),
     ("POST", "/admin/locks/lift", LOGIN, DENIED, DENIED, DENIED, OK),
+    # User 1 is the viewer: the admin edits, deactivates, reactivates it, sets a password.
+    ("GET", "/admin/users/1", LOGIN, DENIED, DENIED, DENIED, OK),
+    ("POST", "/admin/users/1", LOGIN, DENIED, DENIED, DENIED, OK),
+    ("POST", "/admin/users/1/deactivate", LOGIN, DENIED, DENIED, DENIED, OK),
+    ("POST", "/admin/users/1/reactivate", LOGIN, DENIED, DENIED, DENIED, OK),
+    ("POST", "/admin/users/1/password", LOGIN, DENIED, DENIED, DENIED, OK),
     # Everyone sees and ends their own sessions (session 0 is nobody's: "already ended").
     ("GET", "/account/sessions", LOGIN, OK, OK, OK, OK),
     ("POST", "/account/sessions/0/end", LOGIN, OK, OK, OK, OK),
     ("POST", "/account/sessions/end-others", LOGIN, OK, OK, OK, OK),
+    # Everyone changes their own password (an empty form is refused, not an error).
+    ("GET", "/account/password", LOGIN, OK, OK, OK, OK),
+    ("POST", "/account/password", LOGIN, OK, OK, OK, OK),
     # Last: it ends the session.
     ("POST", "/logout", LOGIN, OK, OK, OK, OK),
 ]

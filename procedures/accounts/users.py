@@ -47,7 +47,40 @@ def _dummy_hash(parameters: tuple[tuple[str, int], ...]) -> str:
 
 
 class UserError(ValueError):
-    """A user cannot be created as asked; the message says why."""
+    """A user cannot be created or changed as asked; the message says why (in English).
+
+    `code` names the reason, for the pages to say it in the reader's language.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: The shortest password accepted.
+MIN_PASSWORD_LENGTH = 8
+
+
+def password_problem(password: str, *, login: str) -> str | None:
+    """Return why a password is refused (a UserError code), or None if it is acceptable.
+
+    The rules: at least MIN_PASSWORD_LENGTH characters, and not the login itself (in any
+    case, with or without surrounding spaces).
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "password_too_short"
+    if password.strip().casefold() == login.strip().casefold():
+        return "password_same_as_login"
+    return None
+
+
+def check_password(password: str, *, login: str) -> None:
+    """Raise UserError if the password breaks a rule of `password_problem`."""
+    problem = password_problem(password, login=login)
+    if problem == "password_too_short":
+        raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters", code=problem)
+    if problem == "password_same_as_login":
+        raise UserError("password must not be the login", code=problem)
 
 
 def hash_password(password: str) -> str:
@@ -77,25 +110,95 @@ def create_user(
     """Create a user; a division user must name an existing division."""
     login = login.strip()
     if not login:
-        raise UserError("login is empty")
-    if len(password) < 8:
-        raise UserError("password must be at least 8 characters")
+        raise UserError("login is empty", code="login_empty")
+    check_password(password, login=login)
     if session.exec(select(User).where(User.login == login)).first():
-        raise UserError(f"user {login!r} already exists")
-    division_id = None
-    if role == Role.division:
-        if not division_name:
-            raise UserError("a division user needs --division NAME")
-        division = session.exec(select(Division).where(Division.name == division_name)).first()
-        if division is None:
-            raise UserError(f"no division named {division_name!r}")
-        division_id = division.id
+        raise UserError(f"user {login!r} already exists", code="login_taken")
+    division_id = _division_id(session, role, division_name)
     user = User(
         login=login, password_hash=hash_password(password), role=role, division_id=division_id
     )
     session.add(user)
     session.flush()
     return user
+
+
+def _division_id(session: Session, role: Role, division_name: str | None) -> int | None:
+    """Return the division of a division user (which must name one); None for other roles."""
+    if role != Role.division:
+        return None
+    if not division_name:
+        raise UserError("a division user needs --division NAME", code="division_needed")
+    division = session.exec(select(Division).where(Division.name == division_name)).first()
+    if division is None:
+        raise UserError(f"no division named {division_name!r}", code="no_such_division")
+    return division.id
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    """Count the active admins other than this user."""
+    return len(
+        session.exec(
+            select(User.id).where(
+                User.role == Role.admin, col(User.active).is_(True), User.id != user.id
+            )
+        ).all()
+    )
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to take away the last active admin (by a role change or deactivation)."""
+    if user.active and Role(user.role) == Role.admin and _other_active_admins(session, user) == 0:
+        raise UserError("the last active admin must stay an active admin", code="last_admin")
+
+
+def update_user(
+    *, session: Session, user: User, role: Role, division_name: str | None = None
+) -> bool:
+    """Give a user a role (and a division user their division); return whether it changed.
+
+    The last active admin keeps the admin role. Flushes; the caller commits.
+    """
+    division_id = _division_id(session, role, division_name)
+    if Role(user.role) == role and user.division_id == division_id:
+        return False
+    if role != Role.admin:
+        _keep_an_admin(session, user)
+    user.role = role
+    user.division_id = division_id
+    session.add(user)
+    session.flush()
+    return True
+
+
+def set_active(*, session: Session, user: User, active: bool, by_user_id: int) -> bool:
+    """Deactivate or reactivate a user; return whether it changed.
+
+    Nobody deactivates themselves, and the last active admin stays active. The caller ends
+    a deactivated user's sessions and commits.
+    """
+    if user.active == active:
+        return False
+    if not active:
+        if user.id == by_user_id:
+            raise UserError("you cannot deactivate yourself", code="self")
+        _keep_an_admin(session, user)
+    user.active = active
+    session.add(user)
+    session.flush()
+    return True
+
+
+def set_password(*, session: Session, user: User, password: str, one_time: bool) -> None:
+    """Set a user's password after checking the rules; a one-time one must be changed.
+
+    The caller ends the user's sessions (all of them, or all but the current one) and commits.
+    """
+    check_password(password, login=user.login)
+    user.password_hash = hash_password(password)
+    user.must_change_password = one_time
+    session.add(user)
+    session.flush()
 
 
 def authenticate(*, session: Session, login: str, password: str) -> User | None:

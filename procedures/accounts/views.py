@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -9,13 +10,23 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
-from procedures.accounts.forms import LoginForm
-from procedures.accounts.users import authenticate, record_sign_in, sign_in_throttled
+from procedures.accounts.forms import ChangePasswordForm, LoginForm
+from procedures.accounts.users import (
+    authenticate,
+    record_sign_in,
+    set_password,
+    sign_in_throttled,
+    verify_password,
+)
 from procedures.core import db, sessions
 from procedures.core.auth import signed_in
 from procedures.core.i18n import LANGUAGES
+from procedures.models import User
 
 bp = Blueprint("auth", __name__)
+
+#: Where password changes are written down, with the admin's account changes.
+log = logging.getLogger("procedures.security")
 
 
 def _safe_next(target: str | None) -> str:
@@ -73,6 +84,15 @@ def login():
             )
             db.commit()
             login_user(signed_in(user, session_id=session_id))
+            if user.must_change_password:
+                flash(
+                    _(
+                        "You signed in with a one-time password. Choose a new password "
+                        "before you go on."
+                    ),
+                    "info",
+                )
+                return redirect(url_for("auth.change_password"))
             return redirect(_safe_next(request.args.get("next")))
         flash(_("The login or password is wrong. Check both and try again."), "error")
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
@@ -142,6 +162,57 @@ def end_other_sessions():
     else:
         flash(_("There was no other session to end."), "info")
     return redirect(url_for("auth.user_sessions"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; the user's other sessions end, this one stays."""
+    database = db.session()
+    form = ChangePasswordForm(login=current_user.login)
+    if form.validate_on_submit():
+        # DataRequired: all are filled in once the form validates.
+        assert form.current_password.data is not None and form.new_password.data is not None
+        user = database.get(User, current_user.id)
+        assert user is not None  # the signed-in user exists
+        address = request.remote_addr or "unknown"
+        # Guessing the current password here counts like guessing it at sign-in.
+        if sign_in_throttled(database, login=user.login, address=address):
+            form.current_password.errors = [
+                _("Too many wrong passwords. Wait 15 minutes and try again.")
+            ]
+        elif not verify_password(user.password_hash, form.current_password.data):
+            record_sign_in(database, login=user.login, address=address, success=False)
+            db.commit()
+            form.current_password.errors = [
+                _("The current password is wrong. Check it and try again.")
+            ]
+            log.warning("password change refused for %s: wrong current password", user.login)
+        elif form.new_password.data == form.current_password.data:
+            form.new_password.errors = [
+                _("The new password must be different from the current one.")
+            ]
+        else:
+            set_password(
+                session=database, user=user, password=form.new_password.data, one_time=False
+            )
+            ended = sessions.end_sessions(database, current_user.id, except_current=True)
+            db.commit()
+            log.warning("password changed by %s (%d other sessions ended)", user.login, ended)
+            flash(
+                _(
+                    "Your password was changed. You stay signed in here; your other sessions "
+                    "were ended."
+                ),
+                "success",
+            )
+            return redirect(url_for("auth.user_sessions"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "accounts/password.html",
+        form=form,
+        forced=current_user.must_change_password,
+    ), status
 
 
 @bp.route("/lang/<code>")

@@ -21,6 +21,8 @@ login_manager = LoginManager()
 
 #: Endpoints open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static"}
+#: Endpoints open to a user who must change a one-time password first (besides the public).
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout"}
 
 
 @dataclass
@@ -33,6 +35,8 @@ class SignedInUser(UserMixin):
     division_id: int | None
     #: The server-side session (procedures.core.sessions) this request signs in with.
     session_id: int | None = None
+    #: Signed in with a one-time password: only the password change page opens.
+    must_change_password: bool = False
 
     def get_id(self) -> str:
         """Return the id flask-login keeps in the session."""
@@ -77,6 +81,8 @@ def init_app(app: Flask) -> None:
             return None
         if not authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
+        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            return redirect(url_for("auth.change_password"))
         return None
 
 
@@ -100,6 +106,7 @@ def signed_in(user: User, *, session_id: int | None = None) -> SignedInUser:
         role=Role(user.role),
         division_id=user.division_id,
         session_id=session_id,
+        must_change_password=user.must_change_password,
     )
 
 
