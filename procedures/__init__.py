@@ -27,6 +27,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="ja",
         BABEL_DEFAULT_TIMEZONE="Asia/Tokyo",
         CITY_NAME="藤沢市（デモ）",
+        # The demo accounts' passwords, for `make run` to show (procedures.demo.accounts).
+        DEMO_ACCOUNTS_FILE=str(Path(app.instance_path) / "demo-accounts.json"),
         PAGE_SIZE=50,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
