@@ -1,4 +1,4 @@
-"""`make run`: quiet steps, the demo accounts it shows, the port it serves on."""
+"""`make run`: quiet steps, the demo accounts it shows, the port it serves on, and the favicon."""
 
 from __future__ import annotations
 
@@ -209,3 +209,19 @@ def test_make_test_installs_the_test_tools_after_make_run_and_make_run_nothing_a
     (venv / ".installed-dev").touch()
     assert make_dry_run("run", venv)[-1] == f"{venv}/bin/flask --app wsgi serve --port 5000"
     assert not any("pip" in line for line in make_dry_run("run", venv))
+
+
+def test_every_page_declares_the_favicon_and_it_is_served(client):
+    page = client.get("/login").get_data(as_text=True)
+    declared = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert declared and declared.group(1) == "/static/favicon.svg"
+    with client.get(declared.group(1)) as icon:
+        assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml")
+        assert icon.get_data(as_text=True).startswith("<svg ")
+
+
+def test_favicon_ico_answers_without_signing_in(client):
+    with client.get("/favicon.ico") as icon:
+        assert (icon.status_code, icon.mimetype) == (200, "image/vnd.microsoft.icon")
+        # An icon directory holding three sizes.
+        assert icon.data[:6] == b"\x00\x00\x01\x00\x03\x00"
