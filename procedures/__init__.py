@@ -18,6 +18,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
+    # Browsers ask for /favicon.ico whatever a page declares: answer as the static file it is
+    # (open without signing in, cached like the other static files), not with a 404. Werkzeug
+    # then redirects /static/favicon.ico here, and url_for builds this address for it.
+    app.add_url_rule(
+        "/favicon.ico",
+        endpoint="static",
+        view_func=app.view_functions["static"],
+        defaults={"filename": "favicon.ico"},
+    )
     app.config.from_mapping(
         DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'procedures.sqlite'}",
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
@@ -27,6 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="ja",
         BABEL_DEFAULT_TIMEZONE="Asia/Tokyo",
         CITY_NAME="藤沢市（デモ）",
+        # The demo accounts' passwords, for `make run` to show (procedures.demo.accounts).
+        DEMO_ACCOUNTS_FILE=str(Path(app.instance_path) / "demo-accounts.json"),
         PAGE_SIZE=50,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -12,6 +12,9 @@ from procedures.imports.preview import ImportOutcome, compare_rows
 from procedures.models import Procedure
 from procedures.plan.schedule import recompute_plan
 
+#: The status of the import batch that holds the demo city: it marks a database as the demo.
+DEMO_BATCH_STATUS = "demo"
+
 
 def load_demo(session: Session) -> ImportOutcome | None:
     """Load the demo city into an empty database and plan it; do nothing if data exists.
@@ -30,7 +33,12 @@ def load_demo(session: Session) -> ImportOutcome | None:
     outcome.rows = len(rows)
     # The demo is recorded as an import batch so every procedure's history starts somewhere.
     batch = store_batch(
-        session, content=b"", outcome=outcome, user_id=None, division_name=None, status="demo"
+        session,
+        content=b"",
+        outcome=outcome,
+        user_id=None,
+        division_name=None,
+        status=DEMO_BATCH_STATUS,
     )
     apply_plan(session, plan, batch_id=batch.id, user_id=None)
     recompute_plan(session)
