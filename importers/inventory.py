@@ -121,6 +121,9 @@ for _field in _LINE_FIELDS:
     _CONVERTERS[_field] = _line
 for _field in _BLOCK_FIELDS:
     _CONVERTERS[_field] = _block
+# A line like the others, except that the labels of the app's channel codes read as the code.
+_TEXT["channel"] = V.channel
+_CONVERTERS["channel"] = lambda value: (V.channel(value), None)
 
 
 def parse_inventory(

@@ -25,6 +25,7 @@ from importers.text import (
     split_code,
     split_values,
     squeeze,
+    text_line,
 )
 from importers.value_words import keyed, load_value_words, pairs, squeezed
 
@@ -694,6 +695,15 @@ def _mynaportal_text(text: str) -> tuple[bool | None, Issue]:
     if key in _MYNAPORTAL_WORDS:
         return _MYNAPORTAL_WORDS[key], None
     return _yes_no_answer(text)
+
+
+_CHANNEL_LABELS: dict[str, str] = keyed(_WORDS["channel"]["labels"])
+
+
+def channel(value: Any) -> str:
+    """Read the channel: a label the app's exports write for a channel code, or the text."""
+    text = text_line(value)
+    return _CHANNEL_LABELS.get(squeeze(text), text)
 
 
 def mynaportal_eligible(value: Any) -> tuple[bool | None, Issue]:

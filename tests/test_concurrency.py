@@ -224,10 +224,7 @@ def test_import_and_in_place_edits_at_once_each_land_whole_or_are_refused(
     if mode == "request":
         assert response.status_code == 302
         page = client.get(location).get_data(as_text=True)
-        assert (
-            "取り込みました：新規 100件、変更 150件、変更なし 150件、ファイルに無い手続 0件。"
-            in page
-        )
+        assert "取り込みました：新規 100件、変更 150件、変更なし 150件、未掲載 0件。" in page
     else:
         assert (response["state"], response["error"]) == ("done", None)
     batch = db_session.execute(select(ImportBatch)).scalar_one()

@@ -503,7 +503,7 @@ def test_partial_file_asks_whether_it_is_the_whole_inventory(client, db_session)
     assert question, "no scope question"
     assert _cell_text(question.group(1)) == (
         "この所属の手続のうち2件がこのファイルにありません。このファイルは何ですか。 "
-        "このファイルは所属の手続の全件です。ファイルにない2件を「見当たらない」にします。 "
+        "このファイルは所属の手続の全件です。このファイルに無い2件を「未掲載」にします。 "
         "このファイルは載っている手続だけを更新します。ほかの2件はそのままにします。"
     )
     radios = re.findall(r'<input[^>]*name="scope"[^>]*>', question.group(1))
@@ -519,7 +519,7 @@ def test_partial_file_imported_as_only_these_marks_nothing_missing(client, db_se
     location = partial_upload(client, db_session)
     assert commit(client, location, "only_these").status_code == 302
     page = text_of(client, location)
-    assert "取り込みました：新規 0件、変更 1件、変更なし 1件、ファイルに無い手続 0件。" in alerts(
+    assert "取り込みました：新規 0件、変更 1件、変更なし 1件、未掲載 0件。" in alerts(
         page, "success"
     )
     # The result says which scope was chosen, and what it left alone.
@@ -542,10 +542,10 @@ def test_partial_file_imported_as_whole_marks_exactly_the_absent_missing(client,
     location = partial_upload(client, db_session)
     assert commit(client, location, "whole").status_code == 302
     page = text_of(client, location)
-    assert "取り込みました：新規 0件、変更 1件、変更なし 1件、ファイルに無い手続 2件。" in alerts(
+    assert "取り込みました：新規 0件、変更 1件、変更なし 1件、未掲載 2件。" in alerts(
         page, "success"
     )
-    assert scope_result(page) == "このファイルにない所属の手続2件を「見当たらない」にしました。"
+    assert scope_result(page) == "このファイルに無い所属の手続2件を「未掲載」にしました。"
     client.get("/lang/en")
     assert scope_result(text_of(client, location)) == (
         "2 procedures of its divisions absent from this file were marked missing."

@@ -51,7 +51,7 @@ def test_preview_writes_no_procedure_and_commit_writes_them_with_audit(client, d
 
     assert commit(client, location).status_code == 302
     page = client.get(location).get_data(as_text=True)
-    assert "取り込みました：新規 2件、変更 0件、変更なし 0件、ファイルに無い手続 0件。" in page
+    assert "取り込みました：新規 2件、変更 0件、変更なし 0件、未掲載 0件。" in page
     procedures = db_session.exec(select(Procedure).order_by(Procedure.name)).all()
     assert [(p.name, p.annual_volume, p.volume_is_estimate) for p in procedures] == [
         ("転入届", 3100, False),

@@ -181,7 +181,10 @@ def test_json_file_exactly(app, db_session):
             "legal_basis": "Law or by-law the procedure rests on",
             "online_status": "done, partial, not_done, excluded, other (national codes 1, 5, 2, "
             "3, 4); null: unknown",
-            "channel": "How it can be applied for online, when it can",
+            "channel": "How it can be applied for online, when it can: pittari (My Number "
+            "Portal, Pittari Service), city_eapp (the city's e-application service), konbini "
+            "(convenience-store issuance), private (a private service), or the division's own "
+            "words; null: unknown",
             "fee_required": "Whether a fee is charged; null: unknown",
         },
         "procedures": EXPECTED_ROWS,

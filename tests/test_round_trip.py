@@ -2,6 +2,11 @@
 
 import json
 
+import pytest
+from flask import session
+
+from importers.values import channel
+from procedures.vocabulary import CHANNELS
 from tests.conftest import add_division, add_procedure
 
 
@@ -44,3 +49,14 @@ def test_hostile_names_without_a_code_are_found_again_by_their_name(runner, db_s
     report = import_report(runner, path)
     assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 2)
     assert report["missing"] == 0
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_each_channel_label_an_export_writes_is_read_back_as_its_code(app, language):
+    with app.test_request_context():
+        session["lang"] = language
+        labels = {code: str(text) for code, text in CHANNELS.items()}
+    assert {code: channel(text) for code, text in labels.items()} == {
+        code: code for code in CHANNELS
+    }
+    assert channel("窓口予約システム") == "窓口予約システム"

@@ -109,7 +109,7 @@ def test_an_imports_change_shows_each_value_as_the_pages_do(app):
         (
             "lifecycle",
             "missing",
-            "前回の取り込みで見つからなかった手続",
+            "取り込みファイルに未掲載",
             "Missing in the last import",
         ),
         (
@@ -119,6 +119,21 @@ def test_an_imports_change_shows_each_value_as_the_pages_do(app):
             "Law change needed, No system",
         ),
         ("fee_payment", "300円", "300円", "300円"),
+        ("mynaportal_eligible", "false", "いいえ", "No"),
+        ("life_events", "引越し; 子育て", "引越し、子育て", "引越し, 子育て"),
+        (
+            "pin",
+            "FY2026: 国の優先手続",
+            "FY2026 (令和8年度)に固定：国の優先手続",
+            "Pinned to FY2026 (令和8年度): 国の優先手続",
+        ),
+        (
+            "pin",
+            "excluded: 窓口で足りる",
+            "計画から除外：窓口で足りる",
+            "Excluded from the plan: 窓口で足りる",
+        ),
+        ("pin", "FY: odd", "FY: odd", "FY: odd"),
     ]
     for field_name, stored, japanese, english in cases:
         for lang, expected in (("ja", japanese), ("en", english)):

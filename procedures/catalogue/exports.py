@@ -13,6 +13,7 @@ from procedures.core.spreadsheets import FORMULA_PREFIXES, neutralise, workbook_
 from procedures.models import Department, Division, Procedure
 from procedures.vocabulary import (
     BLOCKERS,
+    CHANNELS,
     KINDS,
     ONLINE_STATUSES,
     VERDICTS,
@@ -106,6 +107,8 @@ def inventory_rows(session: Session, filters: ProcedureFilter | None = None) -> 
         "kind": _label_cell(KINDS),
         "online_status": _label_cell(ONLINE_STATUSES),
         "verdict": _label_cell(VERDICTS),
+        # The importer reads a channel's label back as its code (importers/value_words.json).
+        "channel": _label_cell(CHANNELS),
         "blockers": _blockers_cell(),
     }
     converted = [(index, labelled[name]) for index, name in enumerate(fields) if name in labelled]

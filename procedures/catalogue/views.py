@@ -46,6 +46,7 @@ from procedures.core.downloads import xlsx_download
 from procedures.core.forms import refuse_stale_action, submitted_version
 from procedures.core.params import PAGE_MAX, choice_param, int_list_param, int_param
 from procedures.core.templating import FIELDS as FIELD_LABELS
+from procedures.core.templating import change_text
 from procedures.models import Division, Procedure, Role
 from procedures.vocabulary import (
     BLOCKERS,
@@ -174,7 +175,8 @@ def triage(procedure_id: int):
         )
         if _wants_json():
             theirs = [
-                f"{field_text(event.field)}: {event.old_value or '—'} → {event.new_value or '—'}"
+                f"{field_text(event.field)}: {change_text(event.field, event.old_value)}"
+                f" → {change_text(event.field, event.new_value)}"
                 for event in conflict.their_changes[:5]
             ]
             return jsonify(ok=False, conflict=True, message=message, theirs=theirs), 409

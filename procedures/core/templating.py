@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from importers.schema import Applicant
@@ -49,6 +50,8 @@ ACTIONS = {
     "retire": _l("Retired"),
     "plan": _l("Plan"),
     "bulk": _l("Bulk change"),
+    "revert": _l("Reverted"),
+    "priority_match": _l("Matched (confirmed)"),
 }
 FIELDS = {
     "name": _l("Procedure name"),
@@ -81,6 +84,8 @@ FIELDS = {
     "notes": _l("Notes"),
     "raw_values": _l("Words not understood"),
     "lifecycle": _l("State"),
+    "pin": _l("Place in the plan"),
+    "priority_procedure": _l("National priority list"),
 }
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -175,12 +180,28 @@ def _number(text: str) -> int | None:
         return None
 
 
-def change_text(field_name: str, text: str | None) -> str:
-    """Return an old or new value of an import's change as the rest of the page shows it.
+def _list_separator() -> str:
+    return "、" if select_locale() == "ja" else ", "
 
-    The change keeps values as the audit log writes them (procedures.catalogue.procedures.
-    audit_text): "true" / "false", plain numbers, codes. They are shown as yes / no /
-    unknown in the page's language, numbers with thousands separators and codes by label.
+
+def _pin(text: str) -> str:
+    # As procedures.plan.policy writes a pin in the audit log: "FY2026: reason" or
+    # "excluded: reason".
+    place, _colon, reason = text.partition(": ")
+    if place == "excluded":
+        return _("Excluded from the plan: %(reason)s", reason=reason)
+    year = _number(place.removeprefix("FY"))
+    if not place.startswith("FY") or year is None:
+        return text
+    return _("Pinned to %(year)s: %(reason)s", year=fiscal_year(year), reason=reason)
+
+
+def change_text(field_name: str | None, text: str | None) -> str:
+    """Return an old or new value of a change (history, import, revert) as pages show values.
+
+    The audit log keeps values as procedures.catalogue.procedures.audit_text writes them:
+    "true" / "false", plain numbers, codes, lists joined by "; ". They are shown as yes / no
+    / unknown in the page's language, numbers with thousands separators, codes by label.
     """
     if field_name == "visit_required":
         return visit_label(_flag(text)) if text in (None, "", "true", "false") else text
@@ -195,8 +216,11 @@ def change_text(field_name: str, text: str | None) -> str:
     if field_name in _FISCAL_YEARS and (number := _number(text)) is not None:
         return fiscal_year(number)
     if field_name == "blockers":
-        separator = "、" if select_locale() == "ja" else ", "
-        return separator.join(label(BLOCKERS, code.strip()) for code in text.split(";"))
+        return _list_separator().join(label(BLOCKERS, code.strip()) for code in text.split(";"))
+    if field_name == "life_events":
+        return _list_separator().join(event.strip() for event in text.split(";"))
+    if field_name == "pin":
+        return _pin(text)
     if field_name in _CODED:
         return label(_CODED[field_name], text)
     return text

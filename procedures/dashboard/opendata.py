@@ -34,7 +34,14 @@ PUBLIC_COLUMNS = (
         "Online status",
         "done, partial, not_done, excluded, other (national codes 1, 5, 2, 3, 4); null: unknown",
     ),
-    ("channel", "申請チャネル", "Channel", "How it can be applied for online, when it can"),
+    (
+        "channel",
+        "申請チャネル",
+        "Channel",
+        "How it can be applied for online, when it can: pittari (My Number Portal, Pittari "
+        "Service), city_eapp (the city's e-application service), konbini (convenience-store "
+        "issuance), private (a private service), or the division's own words; null: unknown",
+    ),
     ("fee_required", "手数料の有無", "Fee", "Whether a fee is charged; null: unknown"),
 )
 

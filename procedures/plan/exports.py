@@ -22,6 +22,7 @@ from procedures.core.spreadsheets import (
 from procedures.models import Department, Division, Lifecycle, PlanEntry, Procedure
 from procedures.vocabulary import (
     BLOCKERS,
+    CHANNELS,
     explain_reason,
     japanese_fiscal_year,
     label,
@@ -86,7 +87,7 @@ def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list
             tier_label(row[5]),
             explain_reason(row[6]),
             row[7],
-            row[8],
+            label(CHANNELS, row[8]) or None,
             "、".join(label(BLOCKERS, code) for code in blockers_from_column(row[9])),
         ]
         for row in plan_rows(session, fiscal_year)

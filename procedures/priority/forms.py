@@ -42,7 +42,8 @@ class PriorityRenameForm(FlaskForm):
 class PriorityUploadForm(FlaskForm):
     """Load a new revision of the national priority list from CSV."""
 
-    file = FileField(_l("CSV file (columns category,name)"), validators=[FileRequired()])
+    # Its columns are shown above the form, as code.
+    file = FileField(_l("CSV file"), validators=[FileRequired()])
     revision = StringField(
         _l("Revision label"),
         validators=[DataRequired(), Length(max=200)],
