@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from importers.schema import OnlineStatus, Verdict
+from procedures.core import clock
 
 
 def utcnow() -> datetime:
-    """Return the current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    """Return the current time, timezone-aware in UTC, from the app's one clock."""
+    return clock.utc_now()
 
 
 class Role(enum.StrEnum):

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from importers.schema import Applicant
-from procedures.core.i18n import select_locale
+from procedures.core.clock import in_japan
+from procedures.core.i18n import number, select_locale
 from procedures.vocabulary import (
     BLOCKERS,
     CHANNELS,
@@ -82,12 +82,11 @@ FIELDS = {
     "raw_values": _l("Words not understood"),
     "lifecycle": _l("State"),
 }
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def volume(value: int | None) -> str:
     """Format a yearly volume with thousands separators; unknown stays visibly unknown."""
-    return "—" if value is None else f"{value:,}"
+    return "—" if value is None else number(value)
 
 
 def fiscal_year(year: int | None) -> str:
@@ -96,12 +95,10 @@ def fiscal_year(year: int | None) -> str:
 
 
 def localtime(moment: datetime | None) -> str:
-    """Show a stored UTC time in Japan time."""
+    """Show a stored UTC time in Japan time: every time on a page goes through here."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    return in_japan(moment).strftime("%Y-%m-%d %H:%M")
 
 
 YES_NO_DECISIONS = {"yes": _l("Yes"), "no": _l("No")}
@@ -218,6 +215,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(raw_words)
     app.add_template_global(change_text)
     app.add_template_global(volume)
+    app.add_template_global(number)
     app.add_template_global(fiscal_year)
     app.add_template_global(yes_no)
     app.add_template_global(visit_label)
