@@ -153,6 +153,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     #: Set with a one-time password: the user must choose a new one before anything else.
     must_change_password: bool = Field(default=False)
+    #: The interface language the user last chose ("ja" or "en"); None until they choose.
+    language: str | None = Field(default=None, max_length=5)
 
 
 class ImportBatch(SQLModel, table=True):
