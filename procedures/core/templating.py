@@ -94,6 +94,17 @@ def fiscal_year(year: int | None) -> str:
     return "—" if year is None else f"FY{year} ({japanese_fiscal_year(year)})"
 
 
+def japanese_fiscal_years(first: int, last: int) -> str:
+    """Format a span of fiscal years in eras: '令和4〜7年度', or '平成30年度〜令和2年度'."""
+    start, end = japanese_fiscal_year(first), japanese_fiscal_year(last)
+    if first == last:
+        return start
+    # One era: its name once; across eras both in full.
+    if start[:2] == end[:2] and start[:2] in ("令和", "平成"):
+        return f"{start.removesuffix('年度')}〜{end[2:]}"
+    return f"{start}〜{end}"
+
+
 def localtime(moment: datetime | None) -> str:
     """Show a stored UTC time in Japan time: every time on a page goes through here."""
     if moment is None:
@@ -217,6 +228,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(volume)
     app.add_template_global(number)
     app.add_template_global(fiscal_year)
+    app.add_template_global(japanese_fiscal_years)
     app.add_template_global(yes_no)
     app.add_template_global(visit_label)
     helpers: dict[str, dict[Any, Any]] = {
