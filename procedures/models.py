@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from importers.schema import OnlineStatus, Verdict
+from procedures.core import clock
 
 
 def utcnow() -> datetime:
-    """Return the current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    """Return the current time, timezone-aware in UTC, from the app's one clock."""
+    return clock.utc_now()
 
 
 class Role(enum.StrEnum):
@@ -152,6 +153,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     #: Set with a one-time password: the user must choose a new one before anything else.
     must_change_password: bool = Field(default=False)
+    #: The interface language the user last chose ("ja" or "en"); None until they choose.
+    language: str | None = Field(default=None, max_length=5)
 
 
 class ImportBatch(SQLModel, table=True):

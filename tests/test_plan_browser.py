@@ -36,7 +36,12 @@ def test_what_if_then_save_then_compare(live_server, browser_page, db_session): 
     assert "1件の手続の位置が変わります" in preview.inner_text()
     moved = page.locator("table[data-changes=moved_year] tbody tr")
     assert moved.count() == 1
-    assert moved.first.inner_text().split("\t") == ["", "保育所入所申込", "FY2022", "FY2023"]
+    assert moved.first.inner_text().split("\t") == [
+        "",
+        "保育所入所申込",
+        "FY2022 (令和4年度)",
+        "FY2023 (令和5年度)",
+    ]
     shoot(page, "plan-what-if-ja")
 
     page.get_by_role("button", name="新しい版として保存して再計算").click()

@@ -70,8 +70,8 @@ def login():
         record_sign_in(database, login=form.login.data, address=address, success=user is not None)
         db.commit()
         if user is not None:
-            # A fresh session for the signed-in user, keeping the language chosen before.
-            language = session.get("lang")
+            # A fresh session for the signed-in user, in the user's language.
+            language = _sign_in_language(user)
             session.clear()
             if language in LANGUAGES:
                 session["lang"] = language
@@ -107,8 +107,21 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _sign_in_language(user: User) -> str | None:
+    """Return the language to sign a user in with, storing a choice made just before.
+
+    A language chosen on the sign-in page wins and becomes the account's; otherwise the
+    account's own language applies, and without one the session's stays.
+    """
+    if session.get("lang_chosen") and session.get("lang") in LANGUAGES:
+        user.language = session["lang"]
+        db.session().add(user)
+        db.commit()
+    return user.language or session.get("lang")
+
+
 def _sign_out() -> None:
-    """End this request's session, keeping the language chosen."""
+    """End this request's session, keeping the language shown (not as the next user's choice)."""
     sessions.end_current_session(db.session())
     db.commit()
     language = session.get("lang")
@@ -217,7 +230,22 @@ def change_password():
 
 @bp.route("/lang/<code>")
 def set_language(code: str):
-    """Switch the interface language and go back to the page."""
+    """Switch the interface language and go back to the page; a signed-in user keeps it."""
     if code in LANGUAGES:
         session["lang"] = code
+        if current_user.is_authenticated:
+            _remember_language(current_user.id, code)
+        else:
+            # Chosen on the sign-in page: the account signing in next takes it.
+            session["lang_chosen"] = True
     return redirect(_safe_next(request.args.get("next")))
+
+
+def _remember_language(user_id: int, code: str) -> None:
+    """Store the language on the user's account, so that their next sign-in starts in it."""
+    database = db.session()
+    user = database.get(User, user_id)
+    if user is not None and user.language != code:
+        user.language = code
+        database.add(user)
+        db.commit()

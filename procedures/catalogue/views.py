@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 from typing import Any
 
 from flask import (
@@ -40,10 +39,11 @@ from procedures.catalogue.procedures import (
     update_procedure,
 )
 from procedures.catalogue.triage import BulkChange, BulkError, apply_bulk, plan_bulk, target_query
-from procedures.core import db
+from procedures.core import clock, db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
 from procedures.core.forms import refuse_stale_action, submitted_version
+from procedures.core.i18n import number
 from procedures.core.params import PAGE_MAX, choice_param, int_list_param, int_param
 from procedures.core.templating import FIELDS as FIELD_LABELS
 from procedures.core.templating import change_text
@@ -308,7 +308,7 @@ def bulk_apply():
         flash(BULK_MESSAGES[error.code], "error")
         return redirect(url_for("catalogue.procedures", **_request_args()))
     db.commit()
-    flash(_("%(count)d procedures were changed.", count=changed), "success")
+    flash(_("%(count)s procedures were changed.", count=number(changed)), "success")
     return redirect(url_for("catalogue.procedures", **_request_args()))
 
 
@@ -341,7 +341,7 @@ def describe_change(change: BulkChange, session: Session) -> str:
 def export_inventory():
     """Download the inventory, filtered as the list page was, as a workbook."""
     content = inventory_workbook(db.session(), ProcedureFilter.from_args(request.args))
-    return xlsx_download(content, f"inventory-{date.today().isoformat()}.xlsx")
+    return xlsx_download(content, f"inventory-{clock.today().isoformat()}.xlsx")
 
 
 @bp.route("/missing")

@@ -15,6 +15,11 @@ LANGUAGES = ("ja", "en")
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 
 
+def number(value: int) -> str:
+    """Format a count with thousands separators (65,470), as every page and message shows it."""
+    return f"{value:,}"
+
+
 def select_locale() -> str:
     """Pick the UI language: the user's choice, else Japanese."""
     if not has_request_context():
@@ -25,13 +30,32 @@ def select_locale() -> str:
     return "ja"
 
 
+#: Parameters of importer messages that count something: shown with thousands separators.
+#: Row numbers and values as written stay as they are (row 12345 of a sheet, the year 2022).
+_COUNTED = frozenset({"count", "duplicates", "rows", "length", "limit"})
+
+
+def _readable(params: dict[str, Any]) -> dict[str, Any]:
+    """Return a problem's parameters with its counts written with thousands separators."""
+    return {
+        name: number(value)
+        if name in _COUNTED and isinstance(value, int) and not isinstance(value, bool)
+        else value
+        for name, value in params.items()
+    }
+
+
 def problem_text(problem: Any) -> str:
     """Render an importer problem or refusal in the page's language.
 
     The importer keeps its own English and Japanese texts (importers/messages.py and
     importers/messages_ja.json) so that the CLI and the web say the same thing.
     """
-    return problem.message_in(select_locale())
+    from importers.messages import template
+
+    # The form (singular or plural) is chosen by the number; the text shows it separated.
+    text = template(problem.code, select_locale(), problem.params.get("count"))
+    return text.format(**_readable(problem.params))
 
 
 #: How a row-level message starts, in English and in Japanese (importers/messages.py).
@@ -53,7 +77,7 @@ def problem_text_without_row(problem: Any) -> str:
         text = template(problem.code, locale, count)
         for prefix in _ROW_PREFIXES:
             text = text.removeprefix(prefix)
-    return text.format(**problem.params)
+    return text.format(**_readable(problem.params))
 
 
 def compile_catalogs() -> list[Path]:

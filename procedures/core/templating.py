@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from importers.schema import Applicant
-from procedures.core.i18n import select_locale
+from procedures.core.clock import in_japan
+from procedures.core.i18n import number, select_locale
 from procedures.vocabulary import (
     BLOCKERS,
     CHANNELS,
@@ -87,12 +87,11 @@ FIELDS = {
     "pin": _l("Place in the plan"),
     "priority_procedure": _l("National priority list"),
 }
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def volume(value: int | None) -> str:
     """Format a yearly volume with thousands separators; unknown stays visibly unknown."""
-    return "—" if value is None else f"{value:,}"
+    return "—" if value is None else number(value)
 
 
 def fiscal_year(year: int | None) -> str:
@@ -100,13 +99,22 @@ def fiscal_year(year: int | None) -> str:
     return "—" if year is None else f"FY{year} ({japanese_fiscal_year(year)})"
 
 
+def japanese_fiscal_years(first: int, last: int) -> str:
+    """Format a span of fiscal years in eras: '令和4〜7年度', or '平成30年度〜令和2年度'."""
+    start, end = japanese_fiscal_year(first), japanese_fiscal_year(last)
+    if first == last:
+        return start
+    # One era: its name once; across eras both in full.
+    if start[:2] == end[:2] and start[:2] in ("令和", "平成"):
+        return f"{start.removesuffix('年度')}〜{end[2:]}"
+    return f"{start}〜{end}"
+
+
 def localtime(moment: datetime | None) -> str:
-    """Show a stored UTC time in Japan time."""
+    """Show a stored UTC time in Japan time: every time on a page goes through here."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    return in_japan(moment).strftime("%Y-%m-%d %H:%M")
 
 
 YES_NO_DECISIONS = {"yes": _l("Yes"), "no": _l("No")}
@@ -242,7 +250,9 @@ def init_app(app: Flask) -> None:
     app.add_template_global(raw_words)
     app.add_template_global(change_text)
     app.add_template_global(volume)
+    app.add_template_global(number)
     app.add_template_global(fiscal_year)
+    app.add_template_global(japanese_fiscal_years)
     app.add_template_global(yes_no)
     app.add_template_global(visit_label)
     helpers: dict[str, dict[Any, Any]] = {

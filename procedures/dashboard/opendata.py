@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from procedures.core import clock
 from procedures.core.spreadsheets import neutralise
 from procedures.models import Department, Division, Lifecycle, Procedure
 
@@ -121,7 +122,7 @@ def opendata_json(session: Session, *, city: str, today: date | None = None) -> 
     """Write the open-data list as JSON: the city, the date, the fields explained, the rows."""
     document = {
         "municipality": city,
-        "date": (today or date.today()).isoformat(),
+        "date": (today or clock.today()).isoformat(),
         "fields": {key: description for key, _ja, _en, description in PUBLIC_COLUMNS},
         "procedures": list(public_rows(session)),
     }

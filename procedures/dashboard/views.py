@@ -6,13 +6,11 @@ already read, and the open-data files hold only the fields the city publishes.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from procedures.core import db
+from procedures.core import clock, db
 from procedures.core.templating import fiscal_year
 from procedures.dashboard.charts import WIDTH, Bar, Group, Segment, bar_chart
 from procedures.dashboard.figures import Dashboard, dashboard
@@ -143,7 +141,7 @@ def _render(template: str):
         },
         categories=CATEGORIES,
         percent=_percent,
-        today=date.today(),
+        today=clock.today(),
     )
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from procedures.core import db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
+from procedures.core.i18n import number
 from procedures.imports.forms import RevertForm
 from procedures.imports.views import _batch_or_404, bp
 
@@ -54,12 +55,12 @@ def revert(batch_id: int) -> ResponseReturnValue:
     db.commit()
     flash(
         _(
-            "Import #%(id)d was reverted: %(restored)d procedures got their values back, "
-            "%(reactivated)d are active again and the %(deleted)d it created were deleted.",
+            "Import #%(id)d was reverted: %(restored)s procedures got their values back, "
+            "%(reactivated)s are active again and the %(deleted)s it created were deleted.",
             id=batch.id,
-            restored=outcome.restored,
-            reactivated=outcome.reactivated,
-            deleted=outcome.deleted,
+            restored=number(outcome.restored),
+            reactivated=number(outcome.reactivated),
+            deleted=number(outcome.deleted),
         ),
         "success",
     )
@@ -87,5 +88,5 @@ def _refusal_text(refusal: RevertRefused) -> str:
         names=names or "—",
     )
     if more > 0:
-        text += " " + _("(and %(count)d more)", count=more)
+        text += " " + _("(and %(count)s more)", count=number(more))
     return text

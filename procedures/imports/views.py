@@ -25,7 +25,7 @@ from procedures.catalogue.procedures import list_divisions
 from procedures.core import db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.forms import as_choices
-from procedures.core.i18n import problem_text, problem_text_without_row
+from procedures.core.i18n import number, problem_text, problem_text_without_row
 from procedures.imports import progress
 from procedures.imports.forms import (
     CommitForm,
@@ -386,12 +386,12 @@ def commit(batch_id: int):
     db.commit()
     flash(
         _(
-            "Imported: %(created)d new, %(updated)d changed, %(unchanged)d unchanged, "
-            "%(missing)d missing.",
-            created=outcome.created,
-            updated=outcome.updated,
-            unchanged=outcome.unchanged,
-            missing=outcome.missing,
+            "Imported: %(created)s new, %(updated)s changed, %(unchanged)s unchanged, "
+            "%(missing)s missing.",
+            created=number(outcome.created),
+            updated=number(outcome.updated),
+            unchanged=number(outcome.unchanged),
+            missing=number(outcome.missing),
         ),
         "success",
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
@@ -12,6 +11,8 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from procedures.catalogue.procedures import blockers_from_column
+from procedures.core import clock
+from procedures.core.i18n import number
 from procedures.core.spreadsheets import (
     neutralise,
     print_on_a4,
@@ -109,7 +110,9 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     )
     workbook, sheet = titled_workbook(str(fiscal_year), title)
     sheet["A2"] = _(
-        "As of %(date)s; %(count)d procedures", date=date.today().isoformat(), count=len(rows)
+        "As of %(date)s; %(count)s procedures",
+        date=clock.today().isoformat(),
+        count=number(len(rows)),
     )
     header_row = 4
     write_header_row(sheet, header_row, headers)

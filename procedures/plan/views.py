@@ -22,6 +22,7 @@ from procedures.catalogue.procedures import get_procedure
 from procedures.core import db
 from procedures.core.auth import OFFICE_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
+from procedures.core.i18n import number
 from procedures.core.params import int_param
 from procedures.plan.exports import plan_csv, plan_rows, plan_workbook
 from procedures.plan.forms import PinForm, PolicyForm, RecomputeForm, SavePlanForm, UnpinForm
@@ -165,7 +166,7 @@ def recompute():
         entries = recompute_plan(db.session())
         db.commit()
         flash(
-            _("The plan was recomputed: %(count)d procedures placed.", count=len(entries)),
+            _("The plan was recomputed: %(count)s procedures placed.", count=number(len(entries))),
             "success",
         )
     return redirect(url_for("plan.overview"))
@@ -282,9 +283,9 @@ def policy():
             flash(
                 _(
                     "Policy version %(version)d was saved and the plan recomputed: "
-                    "%(count)d procedures placed.",
+                    "%(count)s procedures placed.",
                     version=saved.version,
-                    count=len(entries),
+                    count=number(len(entries)),
                 ),
                 "success",
             )

@@ -11,6 +11,7 @@ from procedures.catalogue.procedures import EditConflict, get_procedure
 from procedures.core import db
 from procedures.core.auth import OFFICE_ROLES, roles_required
 from procedures.core.forms import refuse_stale_action, submitted_version
+from procedures.core.i18n import number
 from procedures.core.params import parse_int
 from procedures.models import Role
 from procedures.priority.forms import (
@@ -64,7 +65,7 @@ def refresh():
         abort(400)
     count = refresh_suggestions(db.session())
     db.commit()
-    flash(_("Suggestions recomputed: %(count)d candidates.", count=count), "success")
+    flash(_("Suggestions recomputed: %(count)s candidates.", count=number(count)), "success")
     return redirect(url_for("priority.index"))
 
 
@@ -202,10 +203,10 @@ def upload():
     db.commit()
     flash(
         _(
-            "Revision %(revision)s loaded: %(count)d procedures. Recompute the suggestions "
+            "Revision %(revision)s loaded: %(count)s procedures. Recompute the suggestions "
             "on the list page.",
             revision=form.revision.data.strip(),
-            count=len(rows),
+            count=number(len(rows)),
         ),
         "success",
     )

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from procedures.core.templating import TOKYO
+from procedures.core import clock
 from procedures.models import (
     DivisionSurvey,
     Lifecycle,
@@ -38,7 +38,7 @@ class SurveyStatus:
 
 def current_fiscal_year(today: date | None = None) -> int:
     """Return the fiscal year (April–March, Japan time) that today falls in."""
-    today = today or datetime.now(TOKYO).date()
+    today = today or clock.today()
     return today.year if today.month >= 4 else today.year - 1
 
 

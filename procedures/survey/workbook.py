@@ -8,7 +8,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from flask_babel import gettext as _
@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from procedures.catalogue.procedures import blockers_from_column
+from procedures.core import clock, i18n
 from procedures.core.spreadsheets import neutralise, print_on_a4, titled_workbook
-from procedures.core.templating import TOKYO
 from procedures.models import (
     Department,
     Division,
@@ -193,10 +193,10 @@ def survey_workbook(
     )
     sheet["A2"].font = Font(size=12, bold=True)
     sheet["A3"] = _(
-        "Made on %(date)s; %(count)d procedures. Fill in the yellow columns; the other cells "
+        "Made on %(date)s; %(count)s procedures. Fill in the yellow columns; the other cells "
         "are protected. See the sheet “%(sheet)s”.",
-        date=(today or datetime.now(TOKYO).date()).isoformat(),
-        count=len(rows),
+        date=(today or clock.today()).isoformat(),
+        count=i18n.number(len(rows)),
         sheet=_("How to fill in"),
     )
     for index, column in enumerate(COLUMNS, start=1):
@@ -438,6 +438,9 @@ def all_surveys_zip(
     """
     buffer = io.BytesIO()
     written: list[int] = []
+    # Each member dated in Japan time: a zip keeps a local time with no zone, and the
+    # server's clock (UTC) would date it the day before from 15:00 UTC on.
+    made = clock.japan_now().timetuple()[:6]
     # The workbooks are zip files already: storing them again is as small and much faster.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for surveyed in _surveyed_divisions(session):
@@ -447,7 +450,9 @@ def all_surveys_zip(
                 surveyed, fiscal_year=fiscal_year, city=city, language=language
             )
             department, division = _safe(surveyed.department), _safe(surveyed.division)
-            archive.writestr(f"{len(written) + 1:03d}_{department}_{division}.xlsx", content)
+            member = zipfile.ZipInfo(f"{len(written) + 1:03d}_{department}_{division}.xlsx", made)
+            member.external_attr = 0o600 << 16  # as writestr gives a member named by text
+            archive.writestr(member, content)
             written.append(surveyed.division_id)
     if record:
         record_generated(session, fiscal_year=fiscal_year, division_ids=written, user_id=user_id)
