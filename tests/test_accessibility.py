@@ -79,6 +79,8 @@ EXTRA_PAGES = [
     ("dx_office", "/plan/pin/{other}", "a pinned procedure, with its unpin form"),
     ("dx_office", "/procedures?lifecycle=all&blocker=seal_signature", "filters open"),
     ("dx_office", "/no-such-page", "404"),
+    ("viewer", "/help/import", "help on a page the viewer cannot open"),
+    ("division", "/help/glossary#blockers", "the glossary at a term's anchor"),
     ("viewer", "/procedures/{own}/edit", "403"),
     (None, "/login", "the sign-in page"),
 ]
@@ -429,6 +431,17 @@ def _wrong_password(page) -> None:
     page.locator(".alert-error").wait_for()
 
 
+def _term_explained(page) -> None:
+    """Open a column's explanation: its box over the rows must read as well as the page."""
+    page.locator("th details.term-help summary").first.click()
+    page.locator("th details.term-help[open] .term-help-text").wait_for()
+
+
+def _field_guide_open(page) -> None:
+    page.locator("#field-guide summary").click()
+    page.locator("#field-guide dl").wait_for()
+
+
 #: States reached by acting on a page (errors, previews, confirmations): (who, URL, action).
 ACTED_PAGES = [
     ("dx_office", "/procedures/{own}", _triage_error),
@@ -437,6 +450,8 @@ ACTED_PAGES = [
     ("dx_office", "/plan/policy", _policy_preview),
     ("dx_office", "/procedures", _bulk_confirm),
     ("dx_office", "/imports/new", _upload_without_file),
+    ("dx_office", "/procedures", _term_explained),
+    ("dx_office", "/imports/{previewed_batch}", _field_guide_open),
     (None, "/login", _wrong_password),
 ]
 

@@ -274,7 +274,12 @@ def cells(row) -> list[str]:
 
 def definitions(dl) -> dict[str, str]:
     """Return a definition list as {term: definition}."""
-    terms = dl.locator("dt").all_inner_texts()
+    # A term's "?" (its glossary explanation, templates/_macros.html) is not part of its label.
+    terms = dl.locator("dt").evaluate_all(
+        "nodes => nodes.map((node) => { const label = node.cloneNode(true);"
+        " label.querySelectorAll('.term-help').forEach((help) => help.remove());"
+        " return label.innerText; })"
+    )
     details = dl.locator("dd").all_inner_texts()
     return {t.strip(): d.strip() for t, d in zip(terms, details, strict=True)}
 

@@ -24,7 +24,7 @@ def render(app, source: str, **context) -> str:
 def same_output(app, by_macro: str, by_hand: str, **context) -> None:
     """Assert a template using the macros renders as the hand-written markup it replaced."""
     imports = '{% from "_macros.html" import field, fields, checkbox_group, submit_or_cancel, '
-    imports += "option, filter_select, stat, page_header %}"
+    imports += "option, filter_select, stat, page_header, term_help %}"
     assert render(app, imports + by_macro, **context) == render(app, imports + by_hand, **context)
 
 
@@ -67,7 +67,7 @@ def test_form_fields_are_drawn_as_they_were_written(app):
   {{ field(form.name) }}
   {{ field(form.eligible) }}
   <fieldset class="form-field">
-    <legend>{{ form.blockers.label.text }}</legend>
+    <legend>{{ form.blockers.label.text }}</legend>{{ term_help("blockers") }}
     <div class="checkbox-list">{{ form.blockers() }}</div>
   </fieldset>
   <div class="form-actions">
