@@ -400,8 +400,8 @@ def _triage_saved(page) -> None:
 
 def _edit_error(page) -> None:
     page.locator("#name").fill("")
-    page.locator("form.card [type=submit]").click()
-    page.locator(".field-error").first.wait_for()
+    page.locator("main #submit").click()
+    page.locator("#error-summary").wait_for()
 
 
 def _policy_preview(page) -> None:
