@@ -391,7 +391,7 @@ def _triage_error(page) -> None:
     page.locator("form[data-inplace] #verdict").select_option("infeasible")
     page.locator("form[data-inplace] #verdict_reason").fill("")
     page.locator("form[data-inplace] [type=submit]").click()
-    page.locator(".inplace-status.alert-error").wait_for()
+    page.locator("form[data-inplace] .error-summary").wait_for()
 
 
 def _triage_saved(page) -> None:
@@ -402,8 +402,8 @@ def _triage_saved(page) -> None:
 
 def _edit_error(page) -> None:
     page.locator("#name").fill("")
-    page.locator("form.card [type=submit]").click()
-    page.locator(".field-error").first.wait_for()
+    page.locator("main #submit").click()
+    page.locator("#error-summary").wait_for()
 
 
 def _policy_preview(page) -> None:
@@ -417,6 +417,14 @@ def _bulk_confirm(page) -> None:
     page.locator("#bulk-change").select_option("verdict:undecided")
     page.locator("#bulk-form [type=submit]").click()
     page.wait_for_url("**/procedures/bulk*")
+
+
+def _bulk_error(page) -> None:
+    # Not feasible without a reason: the list comes back with the summary and the ticks.
+    page.locator("input[name=ids]").first.check()
+    page.locator("#bulk-change").select_option("verdict:infeasible")
+    page.locator("#bulk-form [type=submit]").click()
+    page.locator("#bulk-error-summary").wait_for()
 
 
 def _upload_without_file(page) -> None:
@@ -449,6 +457,7 @@ ACTED_PAGES = [
     ("dx_office", "/procedures/{own}/edit", _edit_error),
     ("dx_office", "/plan/policy", _policy_preview),
     ("dx_office", "/procedures", _bulk_confirm),
+    ("dx_office", "/procedures", _bulk_error),
     ("dx_office", "/imports/new", _upload_without_file),
     ("dx_office", "/procedures", _term_explained),
     ("dx_office", "/imports/{previewed_batch}", _field_guide_open),

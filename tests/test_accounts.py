@@ -226,7 +226,13 @@ def test_a_one_time_password_follows_the_rules(app, office):
         {"password": "short"},
         page=f"/admin/users/{reader.id}",
     )
-    assert "at least 8 characters" in text(admin.get(response.headers["Location"]))
+    # The page again, the reason at the field and in the summary that links to it.
+    assert response.status_code == 400
+    page = text(response)
+    summary = page.split('id="password-error-summary"', 1)[1].split("</div>", 1)[0]
+    assert re.findall(r'<a href="#([^"]+)">', summary) == ["password"]
+    assert "at least 8 characters" in summary
+    assert '<p class="field-error" id="password-error">' in page
     assert user(office, "reader").must_change_password is False
 
 

@@ -1,5 +1,7 @@
 """Bulk triage: confirm how many change, apply, audit each one, respect divisions."""
 
+import re
+
 from sqlmodel import select
 
 from procedures.models import AuditEvent, Procedure, Role
@@ -69,17 +71,83 @@ def test_whole_filter_result_gets_not_feasible_with_reason(client, db_session):
     assert sorted(fields) == ["verdict", "verdict", "verdict_reason", "verdict_reason"]
 
 
-def test_not_feasible_without_reason_is_refused_and_changes_nothing(client, db_session):
+def summary_links(page: str) -> list[tuple[str, str]]:
+    """(href, text) of each link of the page's error summary."""
+    summary = page.split('class="alert alert-error error-summary"', 1)[1].split("</div>", 1)[0]
+    return re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary)
+
+
+def ticked(page: str) -> list[int]:
+    """The procedure ids whose checkbox is ticked."""
+    return [
+        int(ident)
+        for ident in re.findall(r'name="ids" value="(\d+)" form="bulk-form" checked', page)
+    ]
+
+
+def test_not_feasible_without_reason_comes_back_with_the_ticks_and_the_change(client, db_session):
+    _shimin, _kodomo, a, b, c = city(db_session)
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    data = {"change": "verdict:infeasible", "scope": "selected", "ids": [a.id, b.id]}
+    response = post_bulk(client, "/procedures/bulk?volume=ge1000&sort=name", data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "入力内容に問題があります" in page
+    message = "オンライン化できない理由を入力してください。"
+    assert summary_links(page) == [("bulk-reason", f"理由：{message}")]
+    # The message stands next to its field, which names it.
+    assert f'<p class="field-error" id="bulk-reason-error">{message}</p>' in page
+    assert re.search(
+        r'id="bulk-reason"[^>]*aria-invalid="true" aria-describedby="bulk-reason-error"', page
+    )
+    # Sorted by name, as the clerk's list was: 住民票… before 転入届.
+    assert ticked(page) == [a.id, b.id]
+    assert '<option value="verdict:infeasible" selected>' in page
+    # The list is the one the clerk was on (児童手当 is outside it), and the next try keeps it.
+    assert 'action="/procedures/bulk?volume=ge1000&amp;sort=name"' in page
+    assert c.name not in page
+    assert set(db_session.exec(select(Procedure.verdict)).all()) == {"undecided"}
+
+
+def test_no_change_and_no_tick_are_both_said_and_the_reason_is_kept(client, db_session):
     city(db_session)
     add_user(db_session, "office", Role.dx_office)
     login(client, "office")
-    response = post_bulk(
-        client, "/procedures/bulk", {"change": "verdict:infeasible", "scope": "filter"}
-    )
-    assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "オンライン化できない理由を入力してください" in page
+    data = {"change": "", "reason": "窓口での本人確認が必要", "scope": "selected"}
+    response = post_bulk(client, "/procedures/bulk", data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert summary_links(page) == [
+        ("bulk-change", "一括変更：変更内容を一覧から選んでください。"),
+        ("bulk-scope-selected", "適用する範囲：先に手続を選択するか、一覧全体に適用してください。"),
+    ]
+    assert 'id="bulk-reason" name="reason" maxlength="500" value="窓口での本人確認が必要"' in page
+    assert re.search(r'<fieldset class="form-field" aria-describedby="bulk-ids-error">', page)
+    assert 'id="bulk-scope-selected" name="scope" value="selected" checked' in page
+
+
+def test_the_whole_list_scope_is_kept_after_a_refusal(client, db_session):
+    city(db_session)
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    data = {"change": "verdict:infeasible", "scope": "filter"}
+    page = post_bulk(client, "/procedures/bulk/apply", data).get_data(as_text=True)
+    assert 'id="bulk-scope-filter" name="scope" value="filter" checked' in page
     assert set(db_session.exec(select(Procedure.verdict)).all()) == {"undecided"}
+
+
+def test_a_refused_change_on_page_two_comes_back_on_page_two(app, client, db_session):
+    app.config["PAGE_SIZE"] = 2
+    _shimin, _kodomo, _a, _b, c = city(db_session)
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    second = client.get("/procedures?page=2").get_data(as_text=True)
+    assert 'action="/procedures/bulk?page=2"' in second
+    data = {"change": "verdict:infeasible", "scope": "selected", "ids": [c.id]}
+    page = post_bulk(client, "/procedures/bulk?page=2", data).get_data(as_text=True)
+    assert ticked(page) == [c.id]
+    assert "児童手当の認定請求" in page
 
 
 def test_division_user_cannot_bulk_change_another_divisions_procedure(client, db_session):

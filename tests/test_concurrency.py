@@ -522,10 +522,12 @@ def test_a_bulk_change_refuses_when_one_of_its_procedures_was_saved_meanwhile(
         "ids": ids,
     }
     response = office.post("/procedures/bulk/apply", data=data)
-    # Refused whole, saying why: the clerk's judgement stands and the other two are untouched.
-    assert response.status_code == 302
-    page = office.get(response.headers["Location"]).get_data(as_text=True)
+    # Refused whole, saying why, with the ticks kept for another try: the clerk's judgement
+    # stands and the other two are untouched.
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
     assert "その間に、この中の手続を他の人が保存しました。何も変更されていません。" in page
+    assert all(f'value="{ident}" form="bulk-form" checked' in page for ident in ids)
     db_session.rollback()
     rows = db_session.execute(
         select(Procedure.verdict, Procedure.version).order_by(Procedure.id)

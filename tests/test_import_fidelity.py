@@ -430,14 +430,25 @@ def test_an_invalid_decision_is_refused_and_leaves_the_decisions_as_they_were(
         data[f"value-key-{number}"] = value
         data[f"decision-{number}"] = decision
     response = client.post(f"{location}/values", data=data)
-    assert response.status_code == 302
-
-    page = text_of(client, location)
-    assert alerts(page, "error") == [
-        f"「{shown}」はこの列の選択肢にありません。何も変更していません。"
-    ]
+    # Refused whole: the page again, the message in the summary and at its row, and every
+    # decision as it was entered.
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    message = f"「{shown}」はこの列の選択肢にありません。何も変更していません。"
+    number = numbers[(invalid[0], invalid[1])]
+    summary = page.split('id="values-error-summary"', 1)[1].split("</div>", 1)[0]
+    assert re.findall(r'<a href="#([^"]+)">', summary) == [f"decision-{number}"]
+    refused = decision_cell(page, invalid[1])
+    assert f'<p class="field-error" id="decision-{number}-error">{message}</p>' in refused
+    assert f'aria-describedby="decision-{number}-error"' in refused
+    kept = decision_cell(page, valid[1])
+    assert selected(kept) == valid[2] if "<select" in kept else f'value="{valid[2]}"' in kept
+    if "<select" not in refused:
+        assert f'value="{invalid[2]}"' in refused
     batch = batch_named(db_session, "invalid_decisions.xlsx")
     assert (batch.value_map, batch.report) == before
+
+    page = text_of(client, location)
     assert selected(decision_cell(page, "窓口で確認")) == "yes"
     assert 'value=""' in decision_cell(page, "多数")
 

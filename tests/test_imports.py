@@ -106,7 +106,9 @@ def test_corrupt_file_is_refused_with_a_message_and_nothing_is_kept(client, db_s
     login(client, "office")
     response = upload(client, b"\x00\x01garbage" * 50, name="inventory.xlsx")
     assert response.status_code == 400
-    assert 'class="alert alert-error"' in response.get_data(as_text=True)
+    # Said at the file's field, and in the summary above the form that links to it.
+    page = response.get_data(as_text=True)
+    assert '<a href="#file">' in page and '<p class="field-error" id="file-error">' in page
     assert count(db_session, ImportBatch) == 0
 
 

@@ -457,7 +457,9 @@ def test_bulk_ids_out_of_range_are_refused(client, city):
         data = {"csrf_token": token, "change": "verdict:feasible", "ids": ids}
         assert client.post("/procedures/bulk", data=data).status_code == 400
     data = {"csrf_token": token, "change": "division:99999999999999999999999", "ids": "1"}
-    assert client.post("/procedures/bulk", data=data).status_code == 302  # "choose a change"
+    response = client.post("/procedures/bulk", data=data)
+    assert response.status_code == 400  # the list again, "choose a change" at its field
+    assert 'id="bulk-change-error"' in response.get_data(as_text=True)
 
 
 def test_a_nul_byte_anywhere_is_refused_with_a_message(client, city):
@@ -481,7 +483,7 @@ def test_a_weight_that_is_not_a_number_is_refused(client, city):
         "try_plan": "1",
     }
     response = client.post("/plan/policy", data=data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "-10" in response.get_data(as_text=True)
 
 

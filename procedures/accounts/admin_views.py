@@ -145,11 +145,16 @@ def edit_user(user_id: int):
                 flash(_("Nothing was changed."), "info")
             return redirect(url_for("admin.users"))
     status = 400 if request.method == "POST" else 200
+    return _edit_page(user, form, OneTimePasswordForm(), status)
+
+
+def _edit_page(user: User, form: EditUserForm, password_form: OneTimePasswordForm, status: int):
+    """Render a user's page with its two forms as given (one of them refused, maybe)."""
     return render_template(
         "admin/user_edit.html",
         user=user,
         form=form,
-        password_form=OneTimePasswordForm(),
+        password_form=password_form,
         is_self=user.id == current_user.id,
     ), status
 
@@ -201,9 +206,14 @@ def one_time_password(user_id: int):
     # The rules compare the password with the user's login.
     form.login_for_rules = user.login
     if not form.validate_on_submit():
-        for error in form.password.errors or [_("Enter a one-time password.")]:
-            flash(error, "error")
-        return redirect(url_for("admin.edit_user", user_id=user_id))
+        if not form.password.errors:  # only the hidden token was refused: say what to do
+            form.password.errors = [_("Enter a one-time password.")]
+        division = _division_name(user)
+        user_form = EditUserForm(
+            formdata=None, data={"role": Role(user.role).value, "division": division or ""}
+        )
+        user_form.division.choices = _division_choices(session)
+        return _edit_page(user, user_form, form, 400)
     assert form.password.data is not None  # DataRequired
     set_password(session=session, user=user, password=form.password.data, one_time=True)
     assert user.id is not None  # a stored user

@@ -127,6 +127,19 @@ def list_divisions(session: Session) -> list[Row[int | None, str, int]]:
     return list(session.execute(query))
 
 
+def divisions_by_department(session: Session) -> dict[str, list[tuple[int, str]]]:
+    """Return {department: [(division id, division)]}, both by name: a select's groups."""
+    query = (
+        select(col(Department.name), col(Division.id), col(Division.name))
+        .join(Division, col(Division.department_id) == Department.id)
+        .order_by(col(Department.name), col(Division.name))
+    )
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for department, ident, name in session.execute(query):
+        groups.setdefault(department, []).append((ident, name))
+    return groups
+
+
 #: Volume bands of the list filter: (lowest, highest) with None for open ends.
 VOLUME_BANDS = {
     "lt100": (0, 99),
@@ -450,6 +463,22 @@ def _comparable(field_name: str, stored_value: Any) -> str | None:
     return audit_text(stored_value)
 
 
+def _audit_fields(session: Session, name: str, old: Any, new: Any) -> tuple[str, Any, Any]:
+    """The field, old and new value an audit entry records for a change of one column.
+
+    A move is recorded as the bulk change records it: the field "division" and the
+    divisions' names, which the history shows and which outlive a renumbering of ids.
+    """
+    if name == "division_id":
+        old_division, new_division = session.get(Division, old), session.get(Division, new)
+        return (
+            "division",
+            old_division.name if old_division is not None else None,
+            new_division.name if new_division is not None else None,
+        )
+    return name, _comparable(name, old), _comparable(name, new)
+
+
 def update_procedure(
     session: Session,
     *,
@@ -476,13 +505,15 @@ def update_procedure(
         if procedure.version != expected_version:
             raise EditConflict(procedure, _latest_changes(session, procedure_id))
         return []
+    # The import finds a procedure without a code by its name's key: it follows the name.
+    follows = {"name_key": name_key(changed["name"])} if "name" in changed else {}
     # An UPDATE's result is a CursorResult (with rowcount); Session.execute is typed as Result.
     result = cast(
         CursorResult[Any],
         session.execute(
             update(Procedure)
             .where(col(Procedure.id) == procedure_id, col(Procedure.version) == expected_version)
-            .values(**changed, version=Procedure.version + 1, updated_at=utcnow())
+            .values(**changed, **follows, version=Procedure.version + 1, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         ),
     )
@@ -490,18 +521,22 @@ def update_procedure(
         session.refresh(procedure)
         raise EditConflict(procedure, _latest_changes(session, procedure_id))
     now = utcnow()
-    events = [
-        AuditEvent(
-            procedure_id=procedure_id,
-            user_id=user_id,
-            action="edit",
-            field=name,
-            old_value=_comparable(name, getattr(procedure, name)),
-            new_value=_comparable(name, value),
-            at=now,
+    events = []
+    for name, value in changed.items():
+        field_name, old_value, new_value = _audit_fields(
+            session, name, getattr(procedure, name), value
         )
-        for name, value in changed.items()
-    ]
+        events.append(
+            AuditEvent(
+                procedure_id=procedure_id,
+                user_id=user_id,
+                action="edit",
+                field=field_name,
+                old_value=old_value,
+                new_value=new_value,
+                at=now,
+            )
+        )
     session.add_all(events)
     session.flush()
     session.refresh(procedure)

@@ -77,6 +77,32 @@ class BulkChange:
         return self.value
 
 
+#: The field of the bulk form each refusal belongs to: the message is shown next to it.
+BULK_ERROR_FIELDS = {
+    "unknown_change": "change",
+    "reason_required": "reason",
+    "nothing_selected": "ids",
+}
+
+
+def bulk_problems(
+    text: str, reason: str, *, selected_only: bool, ids: list[int]
+) -> tuple[BulkChange | None, dict[str, str]]:
+    """Read a bulk change and its selection; return the change and every refusal, by field.
+
+    All refusals at once: a clerk who chose nothing and ticked nothing is told both.
+    """
+    problems: dict[str, str] = {}
+    change = None
+    try:
+        change = BulkChange.parse(text, reason)
+    except BulkError as error:
+        problems[BULK_ERROR_FIELDS[error.code]] = error.code
+    if selected_only and not ids:
+        problems["ids"] = "nothing_selected"
+    return change, problems
+
+
 def target_query(
     *, filters: ProcedureFilter | None, ids: list[int], only_division: int | None
 ) -> Select[int | None]:

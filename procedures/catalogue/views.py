@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import (
@@ -10,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    get_template_attribute,
     jsonify,
     redirect,
     render_template,
@@ -31,6 +33,7 @@ from procedures.catalogue.procedures import (
     ProcedureFilter,
     audit_trail,
     blockers_from_column,
+    divisions_by_department,
     get_procedure,
     list_departments,
     list_divisions,
@@ -38,7 +41,14 @@ from procedures.catalogue.procedures import (
     procedure_context,
     update_procedure,
 )
-from procedures.catalogue.triage import BulkChange, BulkError, apply_bulk, plan_bulk, target_query
+from procedures.catalogue.triage import (
+    BulkChange,
+    BulkError,
+    apply_bulk,
+    bulk_problems,
+    plan_bulk,
+    target_query,
+)
 from procedures.core import clock, db
 from procedures.core.auth import UPLOAD_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
@@ -76,9 +86,36 @@ def index():
     return redirect(url_for("catalogue.procedures"))
 
 
+@dataclass
+class BulkEntry:
+    """What the list's bulk bar holds; given back as it was when the change is refused."""
+
+    change: str = ""
+    reason: str = ""
+    scope: str = "selected"
+    ids: list[int] = field(default_factory=list)
+    #: Messages by field of the bar (change, reason, ids), or "form" for the bar as a whole.
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls) -> BulkEntry:
+        """Read the bar from the posted form."""
+        return cls(
+            change=request.form.get("change", ""),
+            reason=request.form.get("reason", ""),
+            scope=choice_param(request.form, "scope", ("filter", "selected"), default="selected"),
+            ids=int_list_param(request.form, "ids"),
+        )
+
+
 @bp.route("/procedures")
 def procedures():
     """List procedures with filters and paging; the filter lives in the URL."""
+    return _list_page(BulkEntry())
+
+
+def _list_page(bulk: BulkEntry, status: int = 200):
+    """Render the list of the request's filters and page, with the bulk bar as given."""
     session = db.session()
     filters = ProcedureFilter.from_args(request.args)
     page = int_param(request.args, "page", default=1, maximum=PAGE_MAX)
@@ -99,8 +136,9 @@ def procedures():
         life_events=LIFE_EVENTS,
         volume_bands=VOLUME_BAND_LABELS,
         bulk_form=ConfirmBulkForm(),
+        bulk=bulk,
         fiscal_years=range(2022, 2031),
-    )
+    ), status
 
 
 def _load_or_404(procedure_id: int):
@@ -113,13 +151,19 @@ def _load_or_404(procedure_id: int):
 @bp.route("/procedures/<int:procedure_id>")
 def detail(procedure_id: int):
     """Show every field of a procedure and its audit trail."""
-    session = db.session()
     procedure = _load_or_404(procedure_id)
-    department, division = procedure_context(session, procedure)
     can_edit = current_user.can_edit_division(procedure.division_id)
     form = TriageForm(obj=procedure) if can_edit else None
     if form is not None:
         form.fill_from(procedure)
+    return _detail_page(procedure, form)
+
+
+def _detail_page(procedure: Procedure, form: TriageForm | None, status: int = 200):
+    """Render a procedure's page; `form` is the triage form as shown (or refused), if any."""
+    session = db.session()
+    assert procedure.id is not None  # a stored procedure
+    department, division = procedure_context(session, procedure)
     return render_template(
         "catalogue/detail.html",
         procedure=procedure,
@@ -127,10 +171,19 @@ def detail(procedure_id: int):
         division=division,
         blockers=blockers_from_column(procedure.blockers),
         extras=extra_attributes(session, procedure.extra),
-        trail=audit_trail(session, procedure_id),
-        can_edit=can_edit,
+        trail=audit_trail(session, procedure.id),
+        can_edit=form is not None,
         triage_form=form,
-    )
+    ), status
+
+
+def _history_html(procedure: Procedure) -> str:
+    """The procedure page's History section alone (its block), as the page draws it."""
+    assert procedure.id is not None  # a stored procedure
+    template = current_app.jinja_env.get_template("catalogue/detail.html")
+    context = {"procedure": procedure, "trail": audit_trail(db.session(), procedure.id)}
+    current_app.update_template_context(context)
+    return "".join(template.blocks["history"](template.new_context(context)))
 
 
 def _save_form(session, procedure_id: int, form: TriageForm) -> list[str]:
@@ -156,15 +209,15 @@ def triage(procedure_id: int):
     procedure = _load_or_404(procedure_id)
     if not current_user.can_edit_division(procedure.division_id):
         abort(403)
-    form = TriageForm()
+    form = TriageForm(obj=procedure)
     if not form.validate_on_submit():
+        if not _wants_json():  # without the script: the page again, as the clerk left it
+            return _detail_page(procedure, form, 400)
         errors = {name: [str(error) for error in errors] for name, errors in form.errors.items()}
-        if _wants_json():
-            return jsonify(ok=False, errors=errors, message=_("Check the fields marked.")), 400
-        for messages in errors.values():
-            for message in messages:
-                flash(message, "error")
-        return redirect(url_for("catalogue.detail", procedure_id=procedure_id))
+        summary = get_template_attribute("_macros.html", "error_summary")(form)
+        return jsonify(
+            ok=False, errors=errors, summary=str(summary), message=_("Check the fields marked.")
+        ), 400
     try:
         changed = _save_form(session, procedure_id, form)
     except EditConflict as conflict:
@@ -198,7 +251,13 @@ def triage(procedure_id: int):
         procedure=procedure,
         blockers=blockers_from_column(procedure.blockers),
     )
-    return jsonify(ok=True, message=message, version=procedure.version, html=html)
+    return jsonify(
+        ok=True,
+        message=message,
+        version=procedure.version,
+        html=html,
+        history=_history_html(procedure),
+    )
 
 
 @bp.route("/procedures/<int:procedure_id>/edit", methods=["GET", "POST"])
@@ -208,7 +267,10 @@ def edit(procedure_id: int):
     procedure = _load_or_404(procedure_id)
     if not current_user.can_edit_division(procedure.division_id):
         abort(403)
-    form = ProcedureForm(obj=procedure)
+    # Who may move a procedure to another division: the DX office and the administrator. A
+    # division edits its own procedures only, so moving one away would be a one-way door.
+    movable = divisions_by_department(session) if current_user.can_triage_all else None
+    form = ProcedureForm(obj=procedure, divisions=movable)
     if request.method == "GET":
         form.fill_from(procedure)
     conflict = None
@@ -237,32 +299,30 @@ def edit(procedure_id: int):
     ), status
 
 
-def _bulk_request():
-    """Read a bulk change, its targets and the user's limits from the posted form."""
+def _bulk_request(bulk: BulkEntry) -> tuple[BulkChange, Any] | None:
+    """Check a bulk change, its targets and the user's limits; None when `bulk.errors` says why."""
     if current_user.role not in (Role.admin, Role.dx_office, Role.division):
         abort(403)
-    try:
-        change = BulkChange.parse(request.form.get("change", ""), request.form.get("reason", ""))
-    except BulkError as error:
-        return None, None, BULK_MESSAGES[error.code]
-    if change.kind == "division" and not current_user.can_triage_all:
+    change, problems = bulk_problems(
+        bulk.change, bulk.reason, selected_only=bulk.scope == "selected", ids=bulk.ids
+    )
+    if change is not None and change.kind == "division" and not current_user.can_triage_all:
         abort(403)
     only = None if current_user.can_triage_all else current_user.division_id
-    if choice_param(request.form, "scope", ("filter", "selected")) == "filter":
-        targets = target_query(
-            filters=ProcedureFilter.from_args(request.args), ids=[], only_division=only
-        )
-    else:
-        ids = int_list_param(request.form, "ids")
-        if not ids:
-            return None, None, BULK_MESSAGES["nothing_selected"]
-        if only is not None and _outside_division(ids, only):
-            abort(403)
-        targets = target_query(filters=None, ids=ids, only_division=only)
-    return change, targets, None
+    if bulk.scope == "selected" and only is not None and _outside_division(bulk.ids, only):
+        abort(403)
+    bulk.errors = {name: str(BULK_MESSAGES[code]) for name, code in problems.items()}
+    if change is None or bulk.errors:
+        return None
+    if bulk.scope == "filter":
+        filters = ProcedureFilter.from_args(request.args)
+        return change, target_query(filters=filters, ids=[], only_division=only)
+    return change, target_query(filters=None, ids=bulk.ids, only_division=only)
 
 
 def _outside_division(ids: list[int], division_id: int) -> bool:
+    if not ids:
+        return False
     query = select(col(Procedure.id)).where(
         col(Procedure.id).in_(ids), col(Procedure.division_id) != division_id
     )
@@ -271,17 +331,26 @@ def _outside_division(ids: list[int], division_id: int) -> bool:
 
 @bp.route("/procedures/bulk", methods=["POST"])
 def bulk_confirm():
-    """Show how many procedures a bulk change would alter, and ask to confirm it."""
+    """Show how many procedures a bulk change would alter, and ask to confirm it.
+
+    A refused change comes back to the list (400) with the ticks, the change and the reason
+    as they were, and each message next to its field.
+    """
     form = ConfirmBulkForm()
     if not form.validate_on_submit():
         abort(400)
-    change, targets, problem = _bulk_request()
-    if problem:
-        flash(problem, "error")
-        return redirect(url_for("catalogue.procedures", **_request_args()))
+    bulk = BulkEntry.from_request()
+    checked = _bulk_request(bulk)
+    if checked is None:
+        return _list_page(bulk, 400)
+    change, targets = checked
     session = db.session()
     selected = session.execute(select(func.count()).select_from(targets.subquery())).scalar_one()
-    changing = len(plan_bulk(session, change, targets))
+    try:
+        changing = len(plan_bulk(session, change, targets))
+    except BulkError as error:  # a division that no longer exists
+        bulk.errors = {"change": str(BULK_MESSAGES[error.code])}
+        return _list_page(bulk, 400)
     return render_template(
         "catalogue/bulk_confirm.html",
         form=form,
@@ -297,16 +366,17 @@ def bulk_apply():
     """Apply a confirmed bulk change; every procedure changed gets its audit entry."""
     if not ConfirmBulkForm().validate_on_submit():
         abort(400)
-    change, targets, problem = _bulk_request()
-    if problem:
-        flash(problem, "error")
-        return redirect(url_for("catalogue.procedures", **_request_args()))
+    bulk = BulkEntry.from_request()
+    checked = _bulk_request(bulk)
+    if checked is None:
+        return _list_page(bulk, 400)
     try:
-        changed = apply_bulk(db.session(), change, targets, user_id=current_user.id)
+        changed = apply_bulk(db.session(), *checked, user_id=current_user.id)
     except BulkError as error:
         db.session().rollback()  # some rows may be written already: none may stay
-        flash(BULK_MESSAGES[error.code], "error")
-        return redirect(url_for("catalogue.procedures", **_request_args()))
+        conflict = error.code == "changed_meanwhile"
+        bulk.errors = {"form" if conflict else "change": str(BULK_MESSAGES[error.code])}
+        return _list_page(bulk, 409 if conflict else 400)
     db.commit()
     flash(_("%(count)s procedures were changed.", count=number(changed)), "success")
     return redirect(url_for("catalogue.procedures", **_request_args()))

@@ -96,11 +96,12 @@ def upload():
             own_division=session.get(Division, current_user.division_id) if own else None,
         )
     except SurveyRefused as refusal:
-        flash(str(refusal), "error")
+        # Said at the file's field (and in the summary above the form), not in a banner.
+        form.file.errors = [*form.file.errors, str(refusal)]
         return render_template("imports/upload.html", form=form, own=own), 400
     outcome, batch = previewed.outcome, previewed.batch
     if outcome.refused is not None:
-        flash(problem_text(outcome.refused), "error")
+        form.file.errors = [*form.file.errors, problem_text(outcome.refused)]
         return render_template("imports/upload.html", form=form, own=own), 400
     if batch is None:
         flash(_("This exact file was imported before. Nothing was changed."), "warning")
@@ -125,6 +126,15 @@ def _batch_or_404(batch_id: int) -> ImportBatch:
 @roles_required(*UPLOAD_ROLES)
 def show(batch_id: int):
     """Show a previewed batch's changes (computed afresh) or a committed batch's result."""
+    batch = _batch_or_404(batch_id)
+    if batch.status == "running":
+        return redirect(url_for("imports.progress_page", batch_id=batch_id))
+    return _show_page(batch)
+
+
+def _show_page(batch: ImportBatch, value_errors: dict[str, str] | None = None, status: int = 200):
+    """Render a batch's page; `value_errors` are refused decisions by their row of the table,
+    shown with the decisions as the person entered them (the request's form)."""
     # Loaded when first used (the import pipeline loads the importers package): keeps the
     # CLI's start-up close to the bare framework.
     from importers.inventory import FIELDS
@@ -132,9 +142,6 @@ def show(batch_id: int):
     from procedures.imports.service import refresh_preview, stale_notice
 
     session = db.session()
-    batch = _batch_or_404(batch_id)
-    if batch.status == "running":
-        return redirect(url_for("imports.progress_page", batch_id=batch_id))
     outcome = None
     stale = None
     if batch.status == "previewed":
@@ -154,10 +161,12 @@ def show(batch_id: int):
         refresh_form=RefreshForm(),
         mapping_form=MappingForm(),
         values_form=ValuesForm(),
+        value_errors=value_errors or {},
+        entered=request.form if value_errors else None,
         problem_text=problem_text,
         group_text=problem_text_without_row,
         fields=FIELDS,
-    )
+    ), status
 
 
 def _commit_form(absent: int) -> CommitForm:
@@ -204,6 +213,7 @@ def decide_values(batch_id: int):
         for entry in (shown.unrecognised if shown else [])
         if entry.decision is not None
     }
+    refused: dict[str, str] = {}
     for key, field in request.form.items():
         if not key.startswith("value-field-"):
             continue
@@ -218,15 +228,14 @@ def decide_values(batch_id: int):
                 decisions.setdefault(field, {})[value] = UNDECIDED
             continue
         if not is_valid(field, decision):
-            flash(
-                _(
-                    "“%(value)s” is not a choice for this column; nothing was changed.",
-                    value=decision,
-                ),
-                "error",
+            refused[number] = _(
+                "“%(value)s” is not a choice for this column; nothing was changed.",
+                value=decision,
             )
-            return redirect(url_for("imports.show", batch_id=batch_id))
+            continue
         decisions.setdefault(field, {})[value] = decision
+    if refused:  # every refusal at once, at its row, with what was typed kept
+        return _show_page(batch, value_errors=refused, status=400)
     batch.value_map = json.dumps(decisions, ensure_ascii=False)
     g.read_a_file = True
     refresh_preview(db.session(), batch=batch)

@@ -207,7 +207,8 @@ class PolicyForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         """Validate each field, then the policy as a whole; every message says what to do."""
         valid = super().validate(extra_validators)
-        self.policy_errors: list = []
+        #: Refusals of the policy as a whole: (the field to fix it in, the message).
+        self.policy_errors: list[tuple[str, Any]] = []
         seen_years: set[int] = set()
         used_years = 0
         for row in self.years:
@@ -231,7 +232,9 @@ class PolicyForm(FlaskForm):
                 seen_years.add(year.data)
                 used_years += 1
         if used_years == 0:
-            self.policy_errors.append(_l("Enter at least one planning year with its capacity."))
+            self.policy_errors.append(
+                ("years-0-fiscal_year", _l("Enter at least one planning year with its capacity."))
+            )
             valid = False
         seen_tiers: set[tuple] = set()
         used_tiers = 0
@@ -258,7 +261,10 @@ class PolicyForm(FlaskForm):
             used_tiers += 1
         if used_tiers == 0:
             self.policy_errors.append(
-                _l("Give at least one tier; the last one is usually “Everything else”.")
+                (
+                    "tiers-0-kind",
+                    _l("Give at least one tier; the last one is usually “Everything else”."),
+                )
             )
             valid = False
         return valid

@@ -215,7 +215,7 @@ def pin(procedure_id: int):
         placed_year=placed[0] if placed else None,
         placed_reason=explain_reason(placed[1]) if placed else "",
         unpin_form=UnpinForm(),
-    )
+    ), 400 if form.is_submitted() else 200
 
 
 @bp.route("/plan/pin/<int:procedure_id>/remove", methods=["POST"])
@@ -315,7 +315,7 @@ def policy():
         preview=preview,
         blocker_fields=[form.blockers[code] for code in BLOCKERS],
         life_event_fields=[form.life_events[f"event_{index}"] for index in range(len(LIFE_EVENTS))],
-    )
+    ), 400 if form.is_submitted() and preview is None else 200
 
 
 @bp.route("/plan/<int:fiscal_year>/export.xlsx")

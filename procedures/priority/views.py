@@ -118,14 +118,15 @@ def edit_list():
     return _render_list(PriorityItemForm(), PriorityUploadForm())
 
 
-def _render_list(add_form, upload_form, problems=None, status=200):
+def _render_list(add_form, upload_form, rename=None, status=200):
+    """Render the list page; `rename` is a refused rename: (item id, name typed, message)."""
     return render_template(
         "priority/list.html",
         items=list_items(db.session(), include_inactive=True),
         categories=CATEGORIES,
         add_form=add_form,
         upload_form=upload_form,
-        problems=problems or [],
+        rename=rename,
     ), status
 
 
@@ -152,8 +153,8 @@ def rename(item_id: int):
     """Rename a procedure of the list."""
     form = PriorityRenameForm()
     if not form.validate_on_submit():
-        flash(_("Give the new name (up to 500 characters)."), "error")
-        return redirect(url_for("priority.edit_list"))
+        refused = (item_id, form.name.data or "", _("Give the new name (up to 500 characters)."))
+        return _render_list(PriorityItemForm(), PriorityUploadForm(), rename=refused, status=400)
     assert form.name.data is not None  # DataRequired
     try:
         rename_item(db.session(), item_id=item_id, name=form.name.data)
@@ -192,11 +193,12 @@ def upload():
     try:
         rows = parse_priority_csv(form.file.data.read())
     except PriorityCsvError as error:
-        flash(
+        # Said at the file's field (and in the summary above the form), line by line.
+        form.file.errors = [
             _("The file was not loaded; nothing changed. Fix these lines and upload again."),
-            "error",
-        )
-        return _render_list(PriorityItemForm(), form, problems=error.problems, status=400)
+            *(str(problem) for problem in error.problems),
+        ]
+        return _render_list(PriorityItemForm(), form, status=400)
     assert form.revision.data is not None  # DataRequired
     session = db.session()
     load_revision(session, rows=rows, revision=form.revision.data.strip())
