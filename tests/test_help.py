@@ -32,7 +32,7 @@ HEADINGS = {
     "/help/survey": ("ヘルプ：調査票", "Help: the yearly survey"),
     "/help/dashboard": ("ヘルプ：ダッシュボード", "Help: the dashboard"),
     "/help/review": (
-        "ヘルプ：国の優先手続と取込で見つからない手続",
+        "ヘルプ：国の優先手続と未掲載の手続",
         "Help: the national priority list and missing procedures",
     ),
 }
@@ -54,7 +54,7 @@ REQUIRED_TERMS = {
     "life_events": "ライフイベント",
     "rank": "優先順位",
     "plan_tier": "計画の段階",
-    "missing": "未掲載（取込で見つからない手続）",
+    "missing": "未掲載",
     "import": "取り込み",
     "preview": "プレビュー",
 }
