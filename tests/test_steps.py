@@ -369,3 +369,25 @@ def test_a_division_user_cannot_change_another_divisions_steps(client, db_sessio
         == 403
     )
     assert decode(procedure(db_session, "住民票の写しの交付申請").steps)["payment"] == "offline"
+
+
+def test_a_payment_code_not_understood_is_decided_in_the_preview_and_applied(client, db_session):
+    from tests.test_import_fidelity import commit, decide, decision_cell, sign_in_office, text_of
+    from tests.test_imports import upload, workbook_bytes
+
+    add_division(db_session, "市民課")
+    sign_in_office(db_session, client)
+    headers = ("手続名", "手数料等の納付有無", "手数料等の納付方法")
+    content = workbook_bytes([("証明書の交付", "2 手数料等有り", "3-1 仮想通貨")], headers)
+    location = upload(client, content, "payment_code.xlsx", division="市民課").headers["Location"]
+    cell = decision_cell(text_of(client, location), "3-1 仮想通貨")
+    assert "手数料の納付（段階）" in cell
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', cell)
+    assert options[1:4] == [
+        ("online", "オンライン"),
+        ("offline", "オフライン"),
+        ("not_applicable", "該当なし"),
+    ]
+    decide(client, location, {("step:payment", "3-1 仮想通貨"): "online"})
+    commit(client, location)
+    assert decode(procedure(db_session, "証明書の交付").steps) == {"payment": "online"}

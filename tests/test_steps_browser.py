@@ -46,7 +46,7 @@ def test_a_step_changed_in_place_completes_the_procedure(live_server, browser_pa
     assert "オフラインの段階は「手数料の納付」だけです。" in row.inner_text()
     page.locator("#steps").get_by_label("手数料の納付").select_option("online")
     page.get_by_role("button", name="段階を保存する").click()
-    page.locator("#steps-row .badge-feasible").first.wait_for()
+    page.locator("#steps-row .step-summary .badge-feasible").wait_for()
     assert row.locator(".badge").first.inner_text() == "完全オンライン"
     shoot(page, "steps-complete-ja")
 
