@@ -391,3 +391,20 @@ def test_a_payment_code_not_understood_is_decided_in_the_preview_and_applied(cli
     decide(client, location, {("step:payment", "3-1 仮想通貨"): "online"})
     commit(client, location)
     assert decode(procedure(db_session, "証明書の交付").steps) == {"payment": "online"}
+
+
+def test_without_the_script_the_steps_form_posts_and_the_page_says_what_was_saved(
+    client, db_session, one_step_left
+):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    url = f"/procedures/{one_step_left.id}"
+    data = {"csrf_token": csrf_token(client, url), "version": str(one_step_left.version)}
+    data |= {f"step_{key}": status for key, status in decode(one_step_left.steps).items()}
+    data["step_payment"] = "online"
+    response = client.post(f"{url}/steps", data=data)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"{url}#steps")
+    page = client.get(url).get_data(as_text=True)
+    assert "保存しました（1段階を変更）。" in page
+    assert "全ての段階をオンラインで行えます。" in steps_section(page)
