@@ -17,6 +17,7 @@ from typing import Any
 from unicodedata import normalize
 
 from importers.schema import ANNUAL_VOLUME_MAX, Applicant, Blocker, Kind, OnlineStatus, Verdict
+from importers.steps import KNOWN_STATUSES, STEP_KEYS, step_field
 from importers.text import cell_text, squeeze
 
 #: The decision that leaves a value unknown (its words are still kept).
@@ -45,11 +46,15 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "applicant": tuple(Applicant),
     "blockers": tuple(Blocker),
     "identity_check": ("1", "2", "3", "4", "5", "6"),
+    # A payment method or a waiver the step's words do not decide (importers/steps.py).
+    **{step_field(key): tuple(KNOWN_STATUSES) for key in STEP_KEYS},
 }
 
 #: Field -> the range of a number a person may type instead (the edit form's range).
 NUMBERS: dict[str, tuple[int, int]] = {
     "annual_volume": (0, ANNUAL_VOLUME_MAX),
+    "online_volume": (0, ANNUAL_VOLUME_MAX),
+    "offline_volume": (0, ANNUAL_VOLUME_MAX),
     "volume_fiscal_year": (1926, 2200),
     "target_fiscal_year": (1926, 2200),
     "done_fiscal_year": (1926, 2200),

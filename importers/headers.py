@@ -51,6 +51,10 @@ _OTHER_LANGUAGE = re.compile(r"(?:\(french\)|\(fr\)|_fr$|\(français\)|\(francai
 _TOTAL_WORDS = ("総", "合計", "年間", "total", "annual")
 _YEAR_IN_HEADER = re.compile(r"(令和|平成|r|h)(元|\d{1,2})年度?|(\d{4})年度|fy(\d{4})")
 
+#: Fields that may gather several "part" columns: volumes by channel are summed, online steps
+#: combined.
+_GATHERED = ("annual_volume", "online_volume", "offline_volume", "online_status")
+
 SCAN_ROWS = 50  # the header row is looked for among the first rows of a sheet
 
 
@@ -235,7 +239,7 @@ def _classify(
     for index, name, role in exact_hits + partial_hits:
         if name in forced:
             continue
-        if name in ("annual_volume", "online_status"):
+        if name in _GATHERED:
             multi.setdefault(name, []).append((index, role))
             continue
         if name in taken:
@@ -248,7 +252,7 @@ def _classify(
             # the whole count wins; with several, the one for the latest fiscal year
             chosen = (
                 max(wholes, key=lambda c: (year_in_header(headers[c[0]]) or 0, -c[0]))
-                if name == "annual_volume"
+                if name != "online_status"
                 else wholes[0]
             )
             fields[chosen[0]] = name

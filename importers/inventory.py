@@ -14,6 +14,7 @@ from functools import lru_cache, partial
 from itertools import compress, repeat
 from typing import Any
 
+from importers import steps as S
 from importers import text as T
 from importers import values as V
 from importers.decisions import (
@@ -104,6 +105,7 @@ _TEXT: dict[str, Callable[[Any], str]] = {
     **{f: T.text_block for f in _BLOCK_FIELDS},
 }
 _FILL_DOWN = ("department", "division")
+VOLUMES = ("annual_volume", "online_volume", "offline_volume")
 _DETAIL_MIN_DUPLICATES = 10
 _DETAIL_SHARE = 0.3
 _SAMPLE_ROWS = 1000
@@ -548,9 +550,13 @@ def _read_rows(
     raw_words = RawWords(count)
     found_values: list[Unrecognised] = []
 
-    def settle(col: int, memo: Memo) -> None:
-        """Apply the decisions to the values the vocabulary left; list each value once."""
-        fld = fields[col]
+    def settle(col: int, memo: Memo, field_name: str | None = None) -> None:
+        """Apply the decisions to the values the vocabulary left; list each value once.
+
+        `field_name` is the field the values are asked for, when not the column's own (a
+        step read from a column that maps to another field, or to none).
+        """
+        fld = field_name or fields[col]
         assert fld is not None
         if fld not in DECIDABLE:
             report(col, memo)
@@ -585,7 +591,7 @@ def _read_rows(
     status_cols = [i for i, f in enumerate(fields) if f == "online_status"]
     estimate_cols = [i for i, f in enumerate(fields) if f == "volume_is_estimate"]
     for col, fld in enumerate(fields):
-        if fld is None or fld in ("name", "annual_volume", "volume_is_estimate"):
+        if fld is None or fld in ("name", "volume_is_estimate", *VOLUMES):
             continue
         if fld == "online_status" and len(status_cols) > 1:
             continue
@@ -637,46 +643,79 @@ def _read_rows(
                     target[position] = remark
     by_field = dict(zip(keys, lists, strict=True))
 
-    # 3. volume: one total column, or the sum of the parts (channels)
-    if volume_cols:
-        totals: list[int | None] = [None] * count
-        estimates = [False] * count
-        failed = [False] * count
-        for col in volume_cols:
+    # 3. volumes: a total column or the sum of the parts (channels); online and not online
+    volume_columns = {name: [i for i, f in enumerate(fields) if f == name] for name in VOLUMES}
+    read_volumes: dict[int, tuple[list[Any], list[bool], list[bool]]] = {}
+
+    def volumes_of(col: int) -> tuple[list[Any], list[bool], list[bool]]:
+        """Return a column's counts, estimates and failures; its values listed once."""
+        if col not in read_volumes:
             memo = {value: V.volume(value) for value in dict.fromkeys(columns[col])}
             if any(r[2] is not None for r in memo.values()):
                 settle(col, memo)
-            results = list(map(memo.__getitem__, columns[col]))
-            for position, (part, estimate, issue) in enumerate(results):
-                if issue is not None:
+            column = columns[col]
+            counts = {value: r[0] for value, r in memo.items()}
+            marks = {value: bool(r[1] and r[0] is not None) for value, r in memo.items()}
+            bad = {value: r[2] is not None for value, r in memo.items()}
+            read_volumes[col] = (
+                list(map(counts.__getitem__, column)),
+                list(map(marks.__getitem__, column)),
+                list(map(bad.__getitem__, column)),
+            )
+        return read_volumes[col]
+
+    def summed(cols: list[int]) -> tuple[list[int | None], list[bool]]:
+        """Return the sum of the columns' counts (unknown if one part failed) and estimates."""
+        if len(cols) == 1:
+            counts, marks, _bad = volumes_of(cols[0])
+            return counts, marks
+        totals: list[int | None] = [None] * count
+        estimates = [False] * count
+        failed = [False] * count
+        for col in cols:
+            counts, marks, bad = volumes_of(col)
+            for position, part in enumerate(counts):
+                if bad[position]:
                     failed[position] = True
                 elif part is not None:
                     current = totals[position]
                     totals[position] = part if current is None else current + part
-                    if estimate:
+                    if marks[position]:
                         estimates[position] = True
-        if len(volume_cols) > 1:
-            totals = [None if f else t for t, f in zip(totals, failed, strict=True)]
+        return [None if f else t for t, f in zip(totals, failed, strict=True)], estimates
+
+    volume_cols = volume_columns["annual_volume"]
+    # Without a total, the parts online and not online make it (Canada's channels).
+    total_cols = volume_cols or volume_columns["online_volume"] + volume_columns["offline_volume"]
+    if total_cols:
+        totals, estimates = summed(total_cols)
         keys += ["annual_volume", "volume_is_estimate"]
         lists += [totals, estimates]
+    for name in ("online_volume", "offline_volume"):
+        if volume_columns[name]:
+            keys.append(name)
+            lists.append(summed(volume_columns[name])[0])
     if estimate_cols:  # a column mapped by the caller to "volume_is_estimate" (○ = estimate)
         marks = _convert_column(columns[estimate_cols[0]], V.yes_no)
-        if volume_cols:
+        if total_cols:
             estimates[:] = [bool(a or b) for a, b in zip(estimates, marks, strict=True)]
         else:
             keys.append("volume_is_estimate")
             lists.append([bool(m) for m in marks])
-    if volume_cols and "volume_fiscal_year" not in present:
-        year = next((y for y in (year_in_header(headers[c]) for c in volume_cols) if y), None)
+    year_cols = [c for name in VOLUMES for c in volume_columns[name]]
+    if year_cols and "volume_fiscal_year" not in present:
+        year = next((y for y in (year_in_header(headers[c]) for c in year_cols) if y), None)
         if year is not None:
             keys.append("volume_fiscal_year")
             lists.append([year] * count)
 
     # 4. online status from several steps (e-application, e-decision …)
+    status_values: dict[int, list[Any]] = {}  # each status column's own values
     if len(status_cols) > 1:
         step_lists = []
         for col in status_cols:
             step_lists.append(_convert_column(columns[col], V.online_status, partial(settle, col)))
+            status_values[col] = step_lists[-1]
         combined: dict[tuple[Any, ...], str | None] = {}
         statuses = []
         for steps in zip(*step_lists, strict=True):
@@ -685,6 +724,8 @@ def _read_rows(
             statuses.append(combined[steps])
         keys.append("online_status")
         lists.append(statuses)
+    elif status_cols:
+        status_values[status_cols[0]] = by_field["online_status"]
 
     by_field = dict(zip(keys, lists, strict=True))
     # 5. values implied by other columns
@@ -697,6 +738,13 @@ def _read_rows(
         seal = V.SEAL_BY_IDENTITY
         keys.append("seal_required")
         lists.append([seal[c] if c is not None else None for c in by_field["identity_check"]])
+        by_field["seal_required"] = lists[-1]
+
+    # 5b. the steps of the procedure, from the columns that tell them (importers/steps.py)
+    step_texts = _steps((headers, fields, columns), by_field, status_values, settle)
+    if step_texts is not None:
+        keys.append(S.STEPS_FIELD)
+        lists.append(step_texts)
 
     # 6. a blank division/department continues the one above (merged or "faked" merges)
     for _col, fld in fill_cols:
@@ -766,6 +814,58 @@ def _read_rows(
             else:
                 duplicates.append((number, first, code, name))
     return result_rows, data_rows, duplicates
+
+
+def _steps(
+    sheet_columns: tuple[list[str], list[str | None], list[tuple[Any, ...]]],
+    by_field: dict[str, list[Any]],
+    status_values: dict[int, list[Any]],
+    settle: Callable[[int, Memo, str], None],
+) -> list[Any] | None:
+    """Return each row's steps as stored (importers.steps), or None when no column tells any.
+
+    The step columns' values were read as online statuses (and their odd values listed) with
+    the online-status column; payment methods and 撤廃/省略状況 are read here from the cells,
+    their odd values listed for the step they tell.
+    """
+    headers, fields, columns = sheet_columns
+    step_columns: dict[str, list[Any]] = {}
+    for col, values in status_values.items():
+        step = S.step_of_column(headers[col])
+        if step is not None:
+            step_columns.setdefault(step, values)
+    read_as_they_are = (
+        "online_status",
+        "identity_check",
+        "seal_required",
+        "fee_required",
+        "originals_required",
+    )
+    facts = {name: by_field[name] for name in read_as_they_are if name in by_field}
+
+    def read(col: int, reader: Callable[[Any], tuple[Any, Any]], step: str) -> list[Any]:
+        memo = {value: reader(value) for value in dict.fromkeys(columns[col])}
+        if any(result[-1] is not None for result in memo.values()):
+            settle(col, memo, S.step_field(step))
+        firsts = {value: result[0] for value, result in memo.items()}
+        return list(map(firsts.__getitem__, columns[col]))
+
+    if "fee_payment" in fields:
+        facts["payment"] = read(fields.index("fee_payment"), S.payment_methods, "payment")
+    if "attachments" in by_field:
+        written = by_field["attachments"]
+        none = {text: bool(text) and S.says_none(text) for text in dict.fromkeys(written)}
+        facts["attachments_none"] = list(map(none.__getitem__, written))
+    waived_col = next((c for c, h in enumerate(headers) if S.is_waived_column(h)), None)
+    if waived_col is not None:
+        facts["waived"] = read(waived_col, S.waived, "attachments")
+    from_submission = "originals_required" in fields and S.is_submission_column(
+        headers[fields.index("originals_required")]
+    )
+    # A row whose columns tell no step says nothing of them: it has no steps to write.
+    return S.steps_column(
+        len(columns[0]), facts, step_columns, from_submission=from_submission, nothing=ABSENT
+    )
 
 
 def _after_total(

@@ -21,6 +21,8 @@ FIELDS: tuple[str, ...] = (
     "applicant",
     "life_events",
     "annual_volume",
+    "online_volume",
+    "offline_volume",
     "volume_is_estimate",
     "volume_fiscal_year",
     "visit_required",
@@ -99,3 +101,23 @@ class Applicant(enum.StrEnum):
     residents = "residents"
     businesses = "businesses"
     both = "both"
+
+
+class StepStatus(enum.StrEnum):
+    """Where one step of a procedure (importers/steps.json) can be done."""
+
+    online = "online"
+    offline = "offline"
+    not_applicable = "not_applicable"
+    #: Nothing says yet; never counted as online or as offline.
+    unknown = "unknown"
+
+
+class Completeness(enum.StrEnum):
+    """Where a procedure stands against complete online conversion (完全オンライン化)."""
+
+    complete = "complete"
+    #: No step known to be offline, some step not known yet.
+    not_confirmed = "not_confirmed"
+    #: A step is offline, or the procedure has no application to put online.
+    not_complete = "not_complete"

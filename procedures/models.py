@@ -81,6 +81,10 @@ class Procedure(SQLModel, table=True):
     life_events: str | None = Field(default=None, sa_column=Column(Text))
     #: Applications a year; NULL when unknown (never 0 for unknown).
     annual_volume: int | None = Field(default=None, index=True)
+    #: Of these, applications made online a year (オンライン手続件数); NULL when unknown.
+    online_volume: int | None = None
+    #: Applications a year by any other channel (非オンライン手続件数, counter, post, phone).
+    offline_volume: int | None = None
     #: The volume was written as an estimate (約500).
     volume_is_estimate: bool = Field(default=False)
     #: The fiscal year the volume counts (Western year of its April).
@@ -116,6 +120,10 @@ class Procedure(SQLModel, table=True):
     #: What a division wrote in a field the tool did not understand, as JSON {field: text}:
     #: the field holds unknown (or a person's decision) and the words are kept and shown.
     raw_values: str | None = Field(default=None, sa_column=Column(Text))
+    #: Where each step is done, as JSON {step: status} in the order of importers/steps.json,
+    #: naming only the known statuses (importers.steps): a column of its own rather than a
+    #: table of steps, so that an import writes it in the procedure's own INSERT.
+    steps: str | None = Field(default=None, sa_column=Column(Text))
     lifecycle: Lifecycle = Field(default=Lifecycle.active, sa_type=String(20))
     #: The import that created this procedure (NULL when created by hand).
     created_batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)

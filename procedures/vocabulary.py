@@ -9,7 +9,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from importers.schema import Blocker, Kind, OnlineStatus, Verdict
+from importers.schema import Blocker, Completeness, Kind, OnlineStatus, StepStatus, Verdict
+from importers.steps import STATUS_LABELS, STEPS, step_field
 
 
 def labelled(codes: type[enum.StrEnum], labels: dict[Any, Any]) -> dict[str, Any]:
@@ -181,3 +182,44 @@ def explain_reason(reason: str | None) -> str:
                 _("%(blocker)s %(points)+.2f", blocker=label(BLOCKERS, what), points=points)
             )
     return "; ".join(piece for piece in pieces if piece)
+
+
+class Worded:
+    """A label a data file writes in both languages, said in the page's language when shown."""
+
+    def __init__(self, words: dict[str, str]) -> None:
+        self.words = words
+
+    def __str__(self) -> str:
+        from procedures.core.i18n import select_locale
+
+        return self.words.get(select_locale()) or self.words["en"]
+
+
+#: The steps of a procedure (importers/steps.json: a city renames them there).
+STEP_LABELS = {step.key: Worded({"ja": step.ja, "en": step.en}) for step in STEPS}
+STEP_STATUSES = labelled(
+    StepStatus, {StepStatus(code): Worded(words) for code, words in STATUS_LABELS.items()}
+)
+COMPLETENESS = labelled(
+    Completeness,
+    {
+        Completeness.complete: _l("Complete online"),
+        Completeness.not_confirmed: _l("Not yet confirmed"),
+        Completeness.not_complete: _l("Not complete"),
+    },
+)
+
+
+class StepField:
+    """The label of one step as a field of the audit log and of an import's changes."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __str__(self) -> str:
+        return _("%(step)s (step)", step=str(STEP_LABELS.get(self.key, self.key)))
+
+
+#: Field name ("step:payment") -> its label, for every step of the list.
+STEP_FIELDS = {step_field(step.key): StepField(step.key) for step in STEPS}

@@ -390,13 +390,13 @@ def _triage_error(page) -> None:
     # Not feasible without a reason: the in-place save answers with field errors.
     page.locator("form[data-inplace] #verdict").select_option("infeasible")
     page.locator("form[data-inplace] #verdict_reason").fill("")
-    page.locator("form[data-inplace] [type=submit]").click()
-    page.locator("form[data-inplace] .error-summary").wait_for()
+    page.locator('form[data-inplace="judgement"] [type=submit]').click()
+    page.locator('form[data-inplace="judgement"] .error-summary').wait_for()
 
 
 def _triage_saved(page) -> None:
     page.locator("form[data-inplace] #notes").fill("窓口で確認")
-    page.locator("form[data-inplace] [type=submit]").click()
+    page.locator('form[data-inplace="judgement"] [type=submit]').click()
     page.locator(".inplace-status.alert-success").wait_for()
 
 

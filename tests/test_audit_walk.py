@@ -18,6 +18,7 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
+from importers.steps import differences, step_field
 from procedures.catalogue.procedures import audit_text, blockers_from_column
 from procedures.imports.jobs import wait_for_imports
 from procedures.models import (
@@ -40,6 +41,7 @@ JSON = {"Accept": "application/json"}
 WRITE_PATHS = {
     "catalogue.edit": ("edit",),
     "catalogue.triage": ("in_place",),
+    "catalogue.steps": ("steps_in_place",),
     "catalogue.bulk_apply": ("bulk_verdict", "bulk_blocker", "bulk_target", "bulk_division"),
     "imports.commit": ("import", "import_background"),
     "imports.revert": ("revert_import",),
@@ -215,6 +217,23 @@ def walk_in_place(client, db_session, city):
             "seal_signature",
             "paper_originals; seal_signature",
         ),
+    }
+
+
+def walk_steps_in_place(client, db_session, city):
+    url = f"/procedures/{city['jido']}/steps"
+    data = {
+        "csrf_token": csrf_token(client, f"/procedures/{city['jido']}"),
+        "version": "1",
+        "step_application": "online",
+        "step_payment": "not_applicable",
+    }
+    response = client.post(url, data=data, headers=JSON)
+    assert response.get_json()["ok"] is True
+    user, ident = city["user"], city["jido"]
+    return {
+        (ident, user, None, "edit", "step:application", None, "online"),
+        (ident, user, None, "edit", "step:payment", None, "not_applicable"),
     }
 
 
@@ -408,6 +427,7 @@ def walk_priority_confirm(client, db_session, city):
 WALKS = {
     "edit": walk_edit,
     "in_place": walk_in_place,
+    "steps_in_place": walk_steps_in_place,
     "bulk_verdict": walk_bulk_verdict,
     "bulk_blocker": walk_bulk_blocker,
     "bulk_target": walk_bulk_target,
@@ -437,8 +457,11 @@ def unaudited_changes(before, after, events) -> list[tuple]:
         for name, value in values.items():
             if before[ident][name] == value:
                 continue
-            field = "division" if name == "division_id" else name
-            if (ident, field) not in audited:
+            fields = ["division" if name == "division_id" else name]
+            if name == "steps":  # audited step by step (importers.steps)
+                moved = differences(before[ident][name], value)
+                fields = [step_field(key) for key, _old, _new in moved]
+            if any((ident, field) not in audited for field in fields):
                 missing.append((ident, name, before[ident][name], value))
     return missing
 

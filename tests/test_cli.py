@@ -152,6 +152,13 @@ def test_summary_json_has_the_contract_keys(runner):
         "with_words_not_understood",
         "planned",
         "done",
+        "complete_online",
+        "not_yet_confirmed",
+        "steps",
+        "unlocks",
+        "unlocks_volume",
+        "online_volume",
+        "take_up",
     ]
 
 

@@ -792,11 +792,14 @@ def test_changes_show_values_in_words_numbers_and_labels_in_the_pages_language(c
     assert change_rows(text_of(client, location)) == [
         "変更 市民課 転入届 年間件数: 40,000 → 42,000 来庁の要否: 不要 → 要 "
         "手数料: 不明 → はい 手数料の納付方法: — → 300円 押印・署名: はい → いいえ "
-        "オンライン化の状況: 未実施 → 実施済"
+        "オンライン化の状況: 未実施 → 実施済 "
+        # The steps the status tells: an online procedure identifies online (importers/steps).
+        "本人確認（段階）: 未確認 → オンライン 申請（段階）: 未確認 → オンライン"
     ]
     client.get("/lang/en")
     assert change_rows(text_of(client, location)) == [
         "Changed 市民課 転入届 Annual volume: 40,000 → 42,000 Visit required: No visit → "
         "Visit needed Fee: Unknown → Yes How the fee is paid: — → 300円 Seal or signature: "
-        "Yes → No Online status: Not online → Online"
+        "Yes → No Online status: Not online → Online Identification (step): Not confirmed → "
+        "Online Application (step): Not confirmed → Online"
     ]

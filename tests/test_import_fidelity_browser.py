@@ -325,6 +325,7 @@ def test_clerk_decides_values_reads_warnings_and_imports_only_these(
         mynaportal_eligible=True,
         fee_required=False,
         seal_required=False,
+        steps='{"payment":"not_applicable"}',  # no fee: as the file tells (importers/steps)
     )
     absent_ids = [
         add_procedure(db_session, shimin, name, annual_volume=50, visit_required=True).id

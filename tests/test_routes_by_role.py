@@ -39,6 +39,8 @@ TABLE = [
     ("POST", "/procedures/{other}/edit", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/procedures/{own}/triage", LOGIN, DENIED, OK, OK, OK),
     ("POST", "/procedures/{other}/triage", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/procedures/{own}/steps", LOGIN, DENIED, OK, OK, OK),
+    ("POST", "/procedures/{other}/steps", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/procedures/bulk", LOGIN, DENIED, OK, OK, OK),
     ("POST", "/procedures/bulk/apply", LOGIN, DENIED, OK, OK, OK),
     ("GET", "/exports/inventory.xlsx", LOGIN, OK, OK, OK, OK),

@@ -22,9 +22,7 @@ def test_an_import_of_1200_procedures_says_1200_with_a_separator(client, db_sess
 
     commit(client, location)
     result = client.get(location).get_data(as_text=True)
-    assert (
-        "取り込みました：新規 1,200件、変更 0件、変更なし 0件、未掲載 0件。" in result
-    )
+    assert "取り込みました：新規 1,200件、変更 0件、変更なし 0件、未掲載 0件。" in result
     history = client.get("/imports/").get_data(as_text=True)
     assert '<td class="num">1,200</td><td class="num">0</td><td class="num">0</td>' in history
     dashboard = client.get("/dashboard").get_data(as_text=True)

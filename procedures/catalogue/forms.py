@@ -18,6 +18,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from importers.schema import ANNUAL_VOLUME_MAX
+from importers.steps import KNOWN_STATUSES, STEPS
+from importers.steps import decode as decode_steps
 from procedures.core.forms import SelectChoice, as_choices
 from procedures.core.params import integer_text
 from procedures.core.templating import APPLICANTS, IDENTITY_CHECKS
@@ -26,6 +28,8 @@ from procedures.vocabulary import (
     KINDS,
     LIFE_EVENTS,
     ONLINE_STATUSES,
+    STEP_LABELS,
+    STEP_STATUSES,
     VERDICTS,
 )
 
@@ -272,3 +276,47 @@ class ProcedureForm(TriageForm):
 
 class ConfirmBulkForm(FlaskForm):
     """Carries the CSRF token of the bulk-change forms; the fields are read from the request."""
+
+
+class StepsForm(FlaskForm):
+    """Where each step of a procedure is done: one choice per step of the list (steps.json).
+
+    A field per step is added below from the list, so that a step a city adds is editable
+    without code; `version` guards against overwriting someone else's save, as in triage.
+    """
+
+    version = HiddenField(validators=[integer_text(message=STALE_FORM)])
+    submit = SubmitField(_l("Save the steps"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = as_choices(
+            [("", STEP_STATUSES["unknown"])]
+            + [(code, STEP_STATUSES[code]) for code in KNOWN_STATUSES]
+        )
+        for step, field in zip(STEPS, self.step_fields(), strict=True):
+            field.choices = choices
+            field.label.text = str(STEP_LABELS[step.key])  # in the language of this request
+
+    def step_fields(self) -> list[SelectField]:
+        """Return the step fields, in the list's order."""
+        return [self[f"step_{step.key}"] for step in STEPS]
+
+    def statuses(self) -> dict[str, str | None]:
+        """Return the chosen status of each step, None for not confirmed."""
+        return {step.key: self[f"step_{step.key}"].data or None for step in STEPS}
+
+    def fill_from(self, procedure) -> None:
+        """Show a procedure's version and the status of each of its steps."""
+        self.version.data = str(procedure.version)
+        known = decode_steps(procedure.steps)
+        for step in STEPS:
+            self[f"step_{step.key}"].data = known.get(step.key, "")
+
+
+for _step in STEPS:
+    setattr(
+        StepsForm,
+        f"step_{_step.key}",
+        SelectField(_step.en, validators=[Optional()]),
+    )

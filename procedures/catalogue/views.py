@@ -26,7 +26,7 @@ from sqlmodel import Session, col
 
 from procedures.catalogue.exports import inventory_workbook
 from procedures.catalogue.extras import extra_attributes
-from procedures.catalogue.forms import ConfirmBulkForm, ProcedureForm, TriageForm
+from procedures.catalogue.forms import ConfirmBulkForm, ProcedureForm, StepsForm, TriageForm
 from procedures.catalogue.missing import Decision, NotMissing, missing_queue, resolve_missing
 from procedures.catalogue.procedures import (
     EditConflict,
@@ -41,6 +41,7 @@ from procedures.catalogue.procedures import (
     procedure_context,
     update_procedure,
 )
+from procedures.catalogue.steps import set_steps, step_row
 from procedures.catalogue.triage import (
     BulkChange,
     BulkError,
@@ -164,6 +165,10 @@ def _detail_page(procedure: Procedure, form: TriageForm | None, status: int = 20
     session = db.session()
     assert procedure.id is not None  # a stored procedure
     department, division = procedure_context(session, procedure)
+    # Whoever may triage the procedure may also set its steps.
+    steps_form = StepsForm() if form is not None else None
+    if steps_form is not None:
+        steps_form.fill_from(procedure)
     return render_template(
         "catalogue/detail.html",
         procedure=procedure,
@@ -174,6 +179,8 @@ def _detail_page(procedure: Procedure, form: TriageForm | None, status: int = 20
         trail=audit_trail(session, procedure.id),
         can_edit=form is not None,
         triage_form=form,
+        steps_form=steps_form,
+        steps_row=step_row(procedure.steps),
     ), status
 
 
@@ -458,3 +465,60 @@ def resolve(procedure_id: int, decision: str):
     else:
         flash(_("%(name)s is kept as an active procedure.", name=procedure.name), "success")
     return redirect(url_for("catalogue.missing", **_request_args()))
+
+
+@bp.route("/procedures/<int:procedure_id>/steps", methods=["POST"])
+def steps(procedure_id: int):
+    """Save where each step is done, in place as triage is: JSON for the script, else redirect."""
+    session = db.session()
+    procedure = _load_or_404(procedure_id)
+    if not current_user.can_edit_division(procedure.division_id):
+        abort(403)
+    form = StepsForm()
+    if not form.validate_on_submit():
+        errors = {name: [str(error) for error in errors] for name, errors in form.errors.items()}
+        return _refused(procedure_id, _("Check the fields marked."), errors=errors)
+    try:
+        changed = set_steps(
+            session,
+            procedure_id=procedure_id,
+            statuses=form.statuses(),
+            # StepsForm checked it: empty (a conflict, shown as such) or a bounded whole number.
+            expected_version=int(form.version.data or 0),
+            user_id=current_user.id,
+        )
+    except EditConflict as conflict:
+        session.rollback()
+        theirs = [
+            f"{field_text(event.field)}: {event.old_value or '—'} → {event.new_value or '—'}"
+            for event in conflict.their_changes[:5]
+        ]
+        message = _(
+            "Someone else saved this procedure while you were editing it. Your changes were "
+            "not saved."
+        )
+        return _refused(procedure_id, message, conflict=True, theirs=theirs)
+    db.commit()
+    message = (
+        _("Saved: %(count)d steps changed.", count=len(changed))
+        if changed
+        else _("Nothing to save: no step was changed.")
+    )
+    if not _wants_json():
+        flash(message, "success")
+        return redirect(url_for("catalogue.detail", procedure_id=procedure_id, _anchor="steps"))
+    procedure = _load_or_404(procedure_id)
+    html = render_template("catalogue/_steps.html", steps_row=step_row(procedure.steps))
+    return jsonify(ok=True, message=message, version=procedure.version, html=html)
+
+
+def _refused(procedure_id: int, message: str, **details: Any):
+    """Answer a save that was not made: JSON with its reasons, or a flash and the page again."""
+    if _wants_json():
+        status = 409 if details.get("conflict") else 400
+        return jsonify(ok=False, message=message, **details), status
+    flash(message, "error")
+    for messages in details.get("errors", {}).values():
+        for text in messages:
+            flash(text, "error")
+    return redirect(url_for("catalogue.detail", procedure_id=procedure_id, _anchor="steps"))

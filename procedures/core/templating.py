@@ -16,9 +16,13 @@ from procedures.core.i18n import number, select_locale
 from procedures.vocabulary import (
     BLOCKERS,
     CHANNELS,
+    COMPLETENESS,
     KINDS,
     ONLINE_STATUSES,
     ROLES,
+    STEP_FIELDS,
+    STEP_LABELS,
+    STEP_STATUSES,
     VERDICTS,
     japanese_fiscal_year,
     label,
@@ -63,6 +67,8 @@ FIELDS = {
     "applicant": _l("Who applies"),
     "life_events": _l("Life events"),
     "annual_volume": _l("Annual volume"),
+    "online_volume": _l("Applications a year online"),
+    "offline_volume": _l("Applications a year not online"),
     "volume_is_estimate": _l("Volume is an estimate"),
     "volume_fiscal_year": _l("Fiscal year of the volume"),
     "visit_required": _l("Visit required"),
@@ -86,6 +92,8 @@ FIELDS = {
     "lifecycle": _l("State"),
     "pin": _l("Place in the plan"),
     "priority_procedure": _l("National priority list"),
+    "steps": _l("Steps"),
+    **STEP_FIELDS,
 }
 
 
@@ -132,6 +140,8 @@ def decision_choices(field_name: str) -> list[tuple[str, str]]:
         "blockers": BLOCKERS,
         "identity_check": {str(code): text for code, text in IDENTITY_CHECKS.items()},
     }
+    if field_name in STEP_FIELDS:  # a payment method or a waiver read for a step
+        vocabularies[field_name] = STEP_STATUSES
     vocabulary = vocabularies.get(field_name, YES_NO_DECISIONS)
     return [(code, str(vocabulary.get(code, code))) for code in CHOICES.get(field_name, ())]
 
@@ -165,6 +175,7 @@ _FLAGS = (
     "mynaportal_eligible",
 )
 _FISCAL_YEARS = ("volume_fiscal_year", "target_fiscal_year", "done_fiscal_year")
+_VOLUMES = ("annual_volume", "online_volume", "offline_volume")
 #: Fields holding a code, and the labels of their codes.
 _CODED: dict[str, dict[Any, Any]] = {
     "kind": KINDS,
@@ -213,13 +224,15 @@ def change_text(field_name: str | None, text: str | None) -> str:
     """
     if field_name == "visit_required":
         return visit_label(_flag(text)) if text in (None, "", "true", "false") else text
+    if field_name in STEP_FIELDS:  # the audit writes an unknown step as no value
+        return label(STEP_STATUSES, text or "unknown")
     if field_name in _FLAGS:
         return yes_no(_flag(text)) if text in (None, "", "true", "false") else text
     if not text:
         return "—"
     if field_name == "raw_values":
         return "; ".join(f"{name}: {words}" for name, words in raw_words(text)) or "—"
-    if field_name == "annual_volume" and (number := _number(text)) is not None:
+    if field_name in _VOLUMES and (number := _number(text)) is not None:
         return volume(number)
     if field_name in _FISCAL_YEARS and (number := _number(text)) is not None:
         return fiscal_year(number)
@@ -232,6 +245,12 @@ def change_text(field_name: str | None, text: str | None) -> str:
     if field_name in _CODED:
         return label(_CODED[field_name], text)
     return text
+
+
+def step_names(steps: list[Any]) -> str:
+    """Join the labels of steps (importers.steps.Step) as the page's language lists them."""
+    separator = "、" if select_locale() == "ja" else ", "
+    return separator.join(label(STEP_LABELS, step.key) for step in steps)
 
 
 def import_absent(batch: Any) -> int | None:
@@ -249,6 +268,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(import_absent)
     app.add_template_global(raw_words)
     app.add_template_global(change_text)
+    app.add_template_global(step_names)
     app.add_template_global(volume)
     app.add_template_global(number)
     app.add_template_global(fiscal_year)
@@ -266,6 +286,9 @@ def init_app(app: Flask) -> None:
         "blocker_label": BLOCKERS,
         "action_label": ACTIONS,
         "field_label": FIELDS,
+        "step_label": STEP_LABELS,
+        "step_status_label": STEP_STATUSES,
+        "completeness_label": COMPLETENESS,
     }
     for name, vocabulary in helpers.items():
         app.add_template_global(_labeller(vocabulary), name)

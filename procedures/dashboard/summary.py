@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlmodel import Session, col
 
+from procedures.dashboard.steps import step_figures, volumes
 from procedures.models import Division, Lifecycle, OnlineStatus, Procedure, Verdict
 from procedures.plan.schedule import planned_counts
 
@@ -62,4 +63,7 @@ def funnel(session: Session) -> dict[str, Any]:
         "with_words_not_understood": int(row[12]),
         "planned": {str(year): count for year, count in planned_counts(session).items()},
         "done": {str(year): count for year, count in done},
+        # Steps, complete online and what unlocks it (procedures.dashboard.steps).
+        **step_figures(session).as_json(),
+        **volumes(session),
     }

@@ -301,6 +301,9 @@ def _row(record: _Record, code: str) -> dict[str, Any]:
         "applicant": spec.applicant,
         "life_events": list(spec.life_events),
         "annual_volume": record.volume,
+        # Fujisawa's inventory counts no channels: unknown, never 0.
+        "online_volume": None,
+        "offline_volume": None,
         "volume_is_estimate": record.estimate,
         "volume_fiscal_year": VOLUME_FISCAL_YEAR,
         "visit_required": spec.visit,

@@ -14,6 +14,7 @@ from typing import Any, overload
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from importers import steps as step_rules
 from importers.decisions import RAW_VALUES, Unrecognised, ValueMap, merged
 from importers.inventory import (
     FIELDS,
@@ -24,6 +25,7 @@ from importers.inventory import (
     ReadLimits,
     parse_inventory,
 )
+from importers.schema import StepStatus
 from procedures.catalogue.procedures import (
     audit_text,
     blockers_from_column,
@@ -39,11 +41,12 @@ from procedures.models import (
     Procedure,
 )
 
-#: Procedure columns an import may set: the importer's fields but the organisation ones, and
-#: the words of the values it did not understand.
+#: Procedure columns an import may set: the importer's fields but the organisation ones, the
+#: words of the values it did not understand, and the steps its columns tell.
 IMPORTED_FIELDS = (
     *(name for name in FIELDS if name not in ("department", "division")),
     RAW_VALUES,
+    step_rules.STEPS_FIELD,
 )
 
 #: An import's scope: the whole inventory of its divisions (absent procedures become
@@ -466,7 +469,7 @@ def compare_rows(
     """
     divisions = dict(session.execute(select(col(Division.name), col(Division.id))).all())
     rows_by_division: dict[str, list[ParsedRow]] = defaultdict(list)
-    rows_in_file = list(rows)
+    rows_in_file = list(map(_with_steps, rows))
     fitting = _tables_that_fit(rows_in_file)
     for row in rows_in_file:
         row_division = row.get("division") or division_name
@@ -541,6 +544,19 @@ def compare_rows(
     return plan
 
 
+def _with_steps(row: ParsedRow) -> ParsedRow:
+    """Give a row made without a sheet (the demo city's) the steps its fields tell.
+
+    A sheet's rows got theirs from its columns when read (importers.steps).
+    """
+    if row.table is not None or step_rules.STEPS_FIELD in row.values:
+        return row
+    steps = step_rules.from_values(row.values)
+    if steps is None:
+        return row
+    return ParsedRow(row.sheet, row.row, {**row.values, step_rules.STEPS_FIELD: steps}, row.extra)
+
+
 #: The survey workbook's column of the procedure's own id (procedures.survey), as written in
 #: Japanese or in English.
 SYSTEM_ID_HEADERS = ("システムID", "System ID")
@@ -598,6 +614,7 @@ def _compare_row(
     row: ParsedRow, match: dict, division: str, plan: _Plan, outcome: ImportOutcome
 ) -> None:
     values = stored_values(row.values)
+    read_steps = values.pop(step_rules.STEPS_FIELD, None)
     if _system_id(row) is not None:
         # A survey row: its code and name are context the division could not change; the
         # DX office may have renamed or recoded the procedure since, and that stands.
@@ -615,6 +632,7 @@ def _compare_row(
         if _comparable(name, match[name]) != _comparable(name, value)
     ]
     changes = {diff.field: values[diff.field] for diff in diffs}
+    _compare_steps(match, read_steps, changes, diffs)
     if match["lifecycle"] == Lifecycle.missing:
         changes["lifecycle"] = Lifecycle.active.value
         diffs.append(FieldChange("lifecycle", Lifecycle.missing.value, Lifecycle.active.value))
@@ -630,6 +648,30 @@ def _compare_row(
     outcome.changes.append(
         _row_change(row, division, "changed", procedure_id=match["id"], fields=diffs)
     )
+
+
+def _compare_steps(
+    match: dict, read: str | None, changes: dict[str, Any], diffs: list[FieldChange]
+) -> None:
+    """Add the steps the file tells over the stored ones: one change of each step that moves.
+
+    A step the file cannot tell keeps what the procedure holds (importers.steps).
+    """
+    stored = match[step_rules.STEPS_FIELD]
+    new = step_rules.merged(stored, read)
+    moved = step_rules.differences(stored, new)
+    if not moved:
+        return
+    changes[step_rules.STEPS_FIELD] = new
+    diffs += [
+        FieldChange(step_rules.step_field(key), step_audit(old), step_audit(status))
+        for key, old, status in moved
+    ]
+
+
+def step_audit(status: str) -> str | None:
+    """Return a step's status as the audit log writes it: None for unknown, as other fields."""
+    return None if status == StepStatus.unknown else status
 
 
 def _row_change(row: ParsedRow, division: str, kind: str = "new", **details: Any) -> RowChange:

@@ -24,8 +24,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, or_, select, update
 from sqlmodel import Session, col
 
+from importers import steps as step_rules
 from procedures.catalogue.procedures import audit_text, blockers_from_column
 from procedures.imports.apply import BATCH_SIZE, UNDO_FORMAT, _audit
+from procedures.imports.preview import step_audit
 from procedures.models import (
     AuditEvent,
     ImportBatch,
@@ -276,6 +278,9 @@ def _update_events(
         for name, value in item["before"].items():
             if name in _UNAUDITED:
                 continue
+            if name == step_rules.STEPS_FIELD:  # one line per step, as the import wrote them
+                yield from _step_events(item["id"], now_holds[name], value)
+                continue
             yield {
                 "procedure_id": item["id"],
                 "action": "revert",
@@ -283,6 +288,17 @@ def _update_events(
                 "old_value": _audit_value(name, now_holds[name]),
                 "new_value": _audit_value(name, value),
             }
+
+
+def _step_events(ident: int, now_holds: str | None, before: str | None) -> Iterator[dict]:
+    for key, old, new in step_rules.differences(now_holds, before):
+        yield {
+            "procedure_id": ident,
+            "action": "revert",
+            "field": step_rules.step_field(key),
+            "old_value": step_audit(old),
+            "new_value": step_audit(new),
+        }
 
 
 def _missing_events(missing: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -97,6 +97,7 @@ def test_group_label_over_two_subcolumns_maps_visit_required_and_reason():
         "visit_reason": "本人確認のため",
         "fee_required": False,
         "fee_payment": "",
+        "steps": '{"payment":"not_applicable"}',
     }
     assert row.extra == {"No.": "1"}
 
@@ -175,12 +176,19 @@ def test_fiscal_year_in_the_volume_header_becomes_volume_fiscal_year():
     assert row.extra == {"件数（令和3年度）": "900"}
 
 
-def test_total_volume_wins_over_volumes_by_channel():
+def test_total_volume_wins_over_volumes_by_channel_which_are_kept_as_online_and_not():
     inventory, sheet = _sheet(
         [["手続名", "オンライン手続件数", "総手続件数", "非オンライン手続件数"], ["届出", 1, 5, 4]]
     )
-    assert [c.field for c in sheet.columns] == ["name", None, "annual_volume", None]
-    assert [r.values["annual_volume"] for r in inventory.rows()] == [5]
+    assert [c.field for c in sheet.columns] == [
+        "name",
+        "online_volume",
+        "annual_volume",
+        "offline_volume",
+    ]
+    [row] = inventory.rows()
+    assert (row.values["annual_volume"], row.values["online_volume"]) == (5, 1)
+    assert row.values["offline_volume"] == 4
 
 
 def test_volumes_by_channel_are_summed_when_there_is_no_total():
@@ -275,5 +283,5 @@ def test_synonym_table_is_data_naming_only_known_fields():
 
 def test_fields_are_the_canonical_names_in_display_order():
     assert FIELDS[:4] == ("code", "name", "department", "division")
-    assert len(FIELDS) == len(set(FIELDS)) == 28
+    assert len(FIELDS) == len(set(FIELDS)) == 30
     assert FIELDS[-1] == "notes"

@@ -77,6 +77,8 @@ def test_national_inventory_columns_map_as_specified(national):
         "手数料等の納付方法": "fee_payment",
         "情報システム(申請)": "channel",
         "総手続件数": "annual_volume",
+        "オンライン手続件数": "online_volume",
+        "非オンライン手続件数": "offline_volume",
         "申請時に添付させる書類": "attachments",
         "添付書類等の提出方法": "originals_required",
         "手続が行われるイベント(個人)": "life_events",
@@ -104,12 +106,16 @@ def test_national_inventory_values(national):
         "life_events": ["就職・転職"],
         "fee_required": False,
         "annual_volume": 1496,
+        "online_volume": 1496,
+        "offline_volume": 0,
         "volume_is_estimate": False,
         "seal_required": None,
+        # Online, no fee, no attachments (importers/steps.py).
+        "steps": '{"identification":"online","application":"online",'
+        '"attachments":"not_applicable","payment":"not_applicable"}',
         "raw_values": None,  # every value of this row was understood
     }
     assert rows[0].extra["法令番号"] == "昭和二十二年法律第百二十号"
-    assert rows[0].extra["非オンライン手続件数"] == "0"
     assert _count(rows, "online_status") == {
         "done": 36_315,
         "not_done": 22_695,
@@ -194,11 +200,11 @@ def test_canada_service_inventory_csv():
         "client_target_groups": "applicant",
         "service_fee": "fee_required",
         "service_channels": "channel",
-        "online_applications": "annual_volume",
-        "telephone_applications": "annual_volume",
-        "in_person_applications": "annual_volume",
-        "postal_mail_applications": "annual_volume",
-        "other_applications": "annual_volume",
+        "online_applications": "online_volume",
+        "telephone_applications": "offline_volume",
+        "in_person_applications": "offline_volume",
+        "postal_mail_applications": "offline_volume",
+        "other_applications": "offline_volume",
         "e_registration": "online_status",
         "e_authentication": "online_status",
         "e_application": "online_status",
@@ -218,6 +224,7 @@ def test_canada_service_inventory_csv():
         "partial",
         2019,
     )
+    assert (first["online_volume"], first["offline_volume"]) == (7, 33)
     assert _count(rows, "online_status") == {
         "partial": 329,
         "not_done": 351,

@@ -113,7 +113,13 @@ def test_fee_phrase_keeps_its_amount_in_fee_payment_when_that_column_is_absent()
     values, problems = _column("手数料", ["有（200円）", "無", "有", "○ 300円/通"])
     assert values == [
         {"name": "手続1", "fee_required": True, "fee_payment": "200円"},
-        {"name": "手続2", "fee_required": False, "fee_payment": ""},
+        # No fee: the payment step does not apply (importers/steps.py).
+        {
+            "name": "手続2",
+            "fee_required": False,
+            "fee_payment": "",
+            "steps": '{"payment":"not_applicable"}',
+        },
         {"name": "手続3", "fee_required": True, "fee_payment": ""},
         {"name": "手続4", "fee_required": True, "fee_payment": "300円/通"},
     ]
