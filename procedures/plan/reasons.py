@@ -73,7 +73,7 @@ def reason_sentences(reason: str | None) -> list[str]:
     sentences = [_placed_by(data)]
     parts = data.get("parts", [])
     sentences += [_part(kind, what, points) for kind, what, points in parts]
-    if parts:
+    if len(parts) > 1:  # one part is its own total
         total = round(sum(points for _kind, _what, points in parts), 2)
         sentences.append(_say(TOTAL_SENTENCE, score=f"{total:.2f}"))
     return [sentence for sentence in sentences if sentence]
