@@ -120,6 +120,11 @@ def test_the_stale_notice_recomputes_and_the_reasons_read_as_sentences(
         "合計3.75点",
     ]
     shoot(page, "plan-year-stale-ja")
+    page.goto(f"{live_server}/plan/{Y - 1}")
+    assert page.locator("#done tbody tr").all_inner_texts() == [
+        "住宅改修費の支給申請\t福祉部\t介護保険課\t900"
+    ]
+    shoot(page, "plan-past-year-ja")
     page.goto(f"{live_server}/lang/en?next=/plan/{Y}")
     shoot(page, "plan-year-stale-en")
     page.goto(f"{live_server}/plan")

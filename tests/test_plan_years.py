@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+from flask_babel import force_locale
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -301,3 +302,45 @@ def test_exports_read_the_reasons_as_sentences(app, client, db_session):
     assert "".join(f"<li>{sentence}</li>" for sentence in english) in page
     csv_text = client.get(f"/plan/{Y}/export-utf-8.csv").data.decode("utf-8-sig")
     assert '"' + "\n".join(english) + '"' in csv_text
+
+
+# --- the sentences ----------------------------------------------------------------------------
+
+
+def test_every_blocker_has_a_sentence_of_its_own():
+    from procedures.plan.reasons import BLOCKER_SENTENCES
+    from procedures.vocabulary import BLOCKERS
+
+    assert set(BLOCKER_SENTENCES) == set(BLOCKERS)
+
+
+def test_a_passed_pin_and_target_say_why_they_are_planned_this_year(app):
+    from procedures.plan.reasons import reason_sentences
+
+    entries = rank_candidates(
+        [candidate(1, None, target=2024), candidate(2, 3)],
+        policy(2026, 5),
+        {2: Pin(2025, "議会答弁")},
+        current_year=2026,
+    )
+    reasons = {entry.procedure_id: entry.reason_json() for entry in entries}
+    with app.test_request_context():
+        assert reason_sentences(reasons[1]) == [
+            "目標年度の令和6年度を過ぎてもオンライン化されていないため、今年度に計画しています。",
+            "年間件数が不明のため加点なし（件数が分かる手続の後に計画）",
+        ]
+        assert reason_sentences(reasons[2]) == [
+            "DX推進担当が令和7年度に固定していましたが、その年度が過ぎたため今年度に計画して"
+            "います（理由：議会答弁）。",
+            "年間3件の申請があるため（+0.60点）",
+        ]
+    with app.test_request_context(), force_locale("en"):
+        assert reason_sentences(reasons[1])[0] == (
+            "Its target fiscal year, FY2024 (令和6年度), has passed without it going online, "
+            "so it is planned for this year."
+        )
+        assert reason_sentences(reasons[2]) == [
+            "Fixed to FY2025 (令和7年度) by the DX office; that year has passed, so it is planned "
+            "for this year (reason: 議会答弁).",
+            "Applications a year (3): +0.60 points",
+        ]
