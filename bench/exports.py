@@ -68,7 +68,8 @@ def _make_plan(app, size: int) -> None:
             update(Procedure).where(Procedure.id <= 3 * size).values(verdict="feasible")
         )
         policy = {**DEFAULT_POLICY, "years": [{"fiscal_year": PLAN_YEAR, "capacity": size}]}
-        recompute_plan(session, policy)
+        # The plan starts at PLAN_YEAR, whatever today's fiscal year: the same list each run.
+        recompute_plan(session, policy, current_year=PLAN_YEAR)
         session.commit()
 
 

@@ -264,7 +264,7 @@ def main() -> None:
     if "plan" in only:
         from plan import plan_section, run_plan_benchmarks
 
-        write_section("plan", plan_section(run_plan_benchmarks()))
+        write_section("plan", plan_section(run_plan_benchmarks(), command))
     if "triage" in only:
         from triage import section as triage_section
 

@@ -255,15 +255,20 @@ class PlanEntry(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("procedure_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    procedure_id: int = Field(foreign_key="procedure.id")
+    #: A procedure's id, without a foreign key: each recompute writes the whole plan from the
+    #: procedures it has just read, and checking 75,000 rows was a quarter of the write
+    #: (migration 0015). Undoing an import deletes its procedures' entries first.
+    procedure_id: int
     fiscal_year: int = Field(index=True)
     #: Order inside the fiscal year, 1-based.
     position: int
     #: The tier that placed it, e.g. "mynaportal", "volume_1000", "rest".
     tier: str = Field(max_length=60)
     score: float = 0.0
-    #: Human-readable reason for its place, shown on the page and in exports.
+    #: Why it has its place, as JSON (tier, score parts, pin or target), rendered as sentences
+    #: in the reader's language by procedures/plan/reasons.py.
     reason: str = Field(default="", sa_column=Column(Text))
+    #: When the recompute that wrote it ran: the same on every row of one plan.
     computed_at: datetime = Field(default_factory=utcnow)
 
 

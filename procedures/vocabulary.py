@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import json
 from typing import Any
 
 from flask_babel import gettext as _
@@ -87,6 +86,7 @@ TIERS = {
     "volume_1000": _l("1,000 or more a year"),
     "rest": _l("Other feasible procedures"),
     "pinned": _l("Pinned by a person"),
+    "target": _l("Its target fiscal year"),
 }
 #: The conditions a policy tier may have: a small vocabulary the policy page offers.
 TIER_CONDITIONS = {
@@ -158,30 +158,6 @@ def japanese_fiscal_year(year: int) -> str:
         number = year - 1988
         return f"平成{'元' if number == 1 else number}年度"
     return f"{year}年度"
-
-
-def explain_reason(reason: str | None) -> str:
-    """Render a plan entry's stored reason (tier and score parts) as one readable line."""
-    if not reason:
-        return ""
-    data = json.loads(reason)
-    pieces = [tier_label(data.get("tier"))]
-    if "pin" in data:
-        pieces[0] = _("Pinned by a person: %(reason)s", reason=data["pin"])
-    for kind, what, points in data.get("parts", []):
-        if kind == "volume":
-            pieces.append(_("volume %(volume)s → %(points)+.2f", volume=f"{what:,}", points=points))
-        elif kind == "volume_unknown":
-            pieces.append(_("volume unknown"))
-        elif kind == "mynaportal":
-            pieces.append(_("My Number Portal list %(points)+.2f", points=points))
-        elif kind == "life_event":
-            pieces.append(_("%(event)s %(points)+.2f", event=what, points=points))
-        elif kind == "blocker":
-            pieces.append(
-                _("%(blocker)s %(points)+.2f", blocker=label(BLOCKERS, what), points=points)
-            )
-    return "; ".join(piece for piece in pieces if piece)
 
 
 class Worded:

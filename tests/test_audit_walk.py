@@ -33,7 +33,11 @@ from procedures.models import (
     User,
     Verdict,
 )
+from procedures.survey.status import current_fiscal_year
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
+
+#: Pins go to the plan's years, which start at the current fiscal year.
+THIS_YEAR = current_fiscal_year()
 
 JSON = {"Accept": "application/json"}
 
@@ -367,8 +371,8 @@ def pin(client, procedure_id: int, target: str, reason: str):
 
 
 def walk_plan_pin(client, db_session, city):
-    pin(client, city["jido"], "2022", "市長公約")
-    return {(city["jido"], city["user"], None, "plan", "pin", None, "FY2022: 市長公約")}
+    pin(client, city["jido"], str(THIS_YEAR), "市長公約")
+    return {(city["jido"], city["user"], None, "plan", "pin", None, f"FY{THIS_YEAR}: 市長公約")}
 
 
 def walk_plan_exclude(client, db_session, city):
@@ -377,14 +381,14 @@ def walk_plan_exclude(client, db_session, city):
 
 
 def walk_plan_unpin(client, db_session, city):
-    pin(client, city["jido"], "2023", "市長公約")
+    pin(client, city["jido"], str(THIS_YEAR + 1), "市長公約")
     url = f"/plan/pin/{city['jido']}"
     token = csrf_token(client, url)
     assert client.post(f"{url}/remove", data={"csrf_token": token}).status_code == 302
     user = city["user"]
     return {
-        (city["jido"], user, None, "plan", "pin", None, "FY2023: 市長公約"),
-        (city["jido"], user, None, "plan", "pin", "FY2023: 市長公約", None),
+        (city["jido"], user, None, "plan", "pin", None, f"FY{THIS_YEAR + 1}: 市長公約"),
+        (city["jido"], user, None, "plan", "pin", f"FY{THIS_YEAR + 1}: 市長公約", None),
     }
 
 

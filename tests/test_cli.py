@@ -11,6 +11,8 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from procedures.models import Role, User
+from procedures.survey.status import current_fiscal_year
+from procedures.vocabulary import japanese_fiscal_year
 from tests.conftest import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +173,14 @@ def test_demo_reproduces_the_fujisawa_funnel_and_plan(runner):
         1784,
     )
     assert summary["feasible"] == 723
-    assert summary["planned"] == {"2022": 401, "2023": 89, "2024": 35, "2025": 198}
+    # Fujisawa's FY2022–FY2025 figures, planned from the current fiscal year on.
+    first = current_fiscal_year()
+    assert summary["planned"] == {
+        str(first): 401,
+        str(first + 1): 89,
+        str(first + 2): 35,
+        str(first + 3): 198,
+    }
     again = runner.invoke(args=["load-demo"])
     assert "already holds procedures" in again.output
     assert json.loads(runner.invoke(args=["summary", "--json"]).output)["procedures"] == 1942
@@ -180,28 +189,33 @@ def test_demo_reproduces_the_fujisawa_funnel_and_plan(runner):
 def test_plan_json_lists_each_year_in_order(runner):
     runner.invoke(args=["load-demo"])
     plan = json.loads(runner.invoke(args=["plan", "--json"]).output)
+    first = current_fiscal_year()
     assert {year: len(rows) for year, rows in plan.items()} == {
-        "2022": 401,
-        "2023": 89,
-        "2024": 35,
-        "2025": 198,
+        str(first): 401,
+        str(first + 1): 89,
+        str(first + 2): 35,
+        str(first + 3): 198,
     }
-    assert [row["position"] for row in plan["2023"][:3]] == [1, 2, 3]
-    scores = [row["score"] for row in plan["2023"]]
+    second = str(first + 1)
+    assert [row["position"] for row in plan[second][:3]] == [1, 2, 3]
+    scores = [row["score"] for row in plan[second]]
     assert scores == sorted(scores, reverse=True)
 
 
 def test_export_plan_writes_the_yearly_list(runner, tmp_path):
     runner.invoke(args=["load-demo"])
     output = tmp_path / "plan.xlsx"
+    second = current_fiscal_year() + 1
     assert (
         runner.invoke(
-            args=["export-plan", "--fiscal-year", "2023", "--output", str(output)]
+            args=["export-plan", "--fiscal-year", str(second), "--output", str(output)]
         ).exit_code
         == 0
     )
     sheet = load_workbook(output).active
-    assert sheet["A1"].value == "藤沢市（デモ）：令和5年度（FY2023）にオンライン化する手続"
+    assert sheet["A1"].value == (
+        f"藤沢市（デモ）：{japanese_fiscal_year(second)}（FY{second}）にオンライン化する手続"
+    )
     assert sheet.max_row == 4 + 89
     assert sheet.freeze_panes == "A5"
     assert sheet.page_setup.orientation == "landscape"

@@ -10,7 +10,12 @@ from procedures.core.spreadsheets import neutralise
 from procedures.models import Verdict
 from procedures.plan.exports import plan_workbook
 from procedures.plan.schedule import recompute_plan
+from procedures.survey.status import current_fiscal_year
+from procedures.vocabulary import japanese_fiscal_year
 from tests.conftest import add_division, add_procedure
+
+#: The plan starts at the current fiscal year.
+Y = current_fiscal_year()
 
 
 @pytest.mark.parametrize(
@@ -68,9 +73,9 @@ def test_yearly_list_is_print_ready(app, db_session):
         recompute_plan(db_session)
         db_session.commit()
         sheet = load_workbook(
-            io.BytesIO(plan_workbook(db_session, fiscal_year=2022, city="藤沢市"))
+            io.BytesIO(plan_workbook(db_session, fiscal_year=Y, city="藤沢市"))
         ).active
-    assert sheet["A1"].value == "藤沢市：令和4年度（FY2022）にオンライン化する手続"
+    assert sheet["A1"].value == f"藤沢市：{japanese_fiscal_year(Y)}（FY{Y}）にオンライン化する手続"
     assert [cell.value for cell in sheet[4]] == [
         "順位",
         "部",
@@ -90,11 +95,18 @@ def test_yearly_list_is_print_ready(app, db_session):
         "K-1",
         "児童手当の認定請求",
         "マイナポータル優先手続",
-        "マイナポータル優先手続; 件数 3,400 → +3.53; 押印・署名 -0.50",
+        "国のマイナポータル優先手続として計画しています。\n"
+        "年間3,400件と件数が多いため（+3.53点）\n"
+        "押印・署名が必要なため（-0.50点）\n"
+        "合計3.03点",
         3400,
     ]
+    assert sheet["G5"].alignment.wrap_text
     assert sheet["J5"].value == "押印・署名"
-    assert sheet["G6"].value == "マイナポータル優先手続; 件数不明"
+    assert sheet["G6"].value == (
+        "国のマイナポータル優先手続として計画しています。\n"
+        "年間件数が不明のため加点なし（件数が分かる手続の後に計画）"
+    )
     assert sheet["H5"].number_format == "#,##0"
     assert (sheet.freeze_panes, sheet.auto_filter.ref, sheet.print_title_rows) == (
         "A5",
@@ -132,7 +144,7 @@ def test_yearly_list_has_a_summary_sheet_per_department_and_tier(app, db_session
     plan_with_two_procedures(app, db_session)
     with app.app_context():
         workbook = load_workbook(
-            io.BytesIO(plan_workbook(db_session, fiscal_year=2022, city="藤沢市"))
+            io.BytesIO(plan_workbook(db_session, fiscal_year=Y, city="藤沢市"))
         )
     summary = workbook["集計"]
     rows = [[cell.value for cell in row] for row in summary.iter_rows(min_row=3, max_row=12)]
@@ -156,14 +168,14 @@ def test_yearly_list_csv_in_utf8_with_bom_and_in_cp932(app, client, db_session):
     plan_with_two_procedures(app, db_session)
     add_user(db_session, "reader", Role.viewer)
     login(client, "reader")
-    utf8 = client.get("/plan/2022/export-utf-8.csv")
+    utf8 = client.get(f"/plan/{Y}/export-utf-8.csv")
     assert utf8.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert utf8.data.startswith(b"\xef\xbb\xbf")
     lines = utf8.data.decode("utf-8-sig").split("\r\n")
     assert lines[0].startswith("順位,部,課,手続コード,手続名,区分")
     assert lines[1].startswith("1,子ども青少年部,子育て給付課,K-1,児童手当の認定請求（新規）")
     assert lines[2].startswith("2,子ども青少年部,子育て給付課,K-2,'=cmd 髙橋さんの届出")
-    cp932 = client.get("/plan/2022/export-cp932.csv")
+    cp932 = client.get(f"/plan/{Y}/export-cp932.csv")
     text = cp932.data.decode("cp932")
     assert "児童手当の認定請求（新規）" in text
     assert "'=cmd 髙橋さんの届出" in text

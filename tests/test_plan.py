@@ -12,13 +12,18 @@ from procedures.plan.policy import current_policy, save_policy, set_pin
 from procedures.plan.ranking import DEFAULT_POLICY, Candidate, Pin, rank_candidates
 from procedures.plan.saved import save_plan_snapshot
 from procedures.plan.schedule import progress, recompute_plan
+from procedures.survey.status import current_fiscal_year
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
+
+#: The plan starts at the fiscal year of today (Japan time); the tests' years follow it.
+Y = current_fiscal_year()
+NEXT = Y + 1
 
 
 def policy(*capacities: int) -> dict:
     return {
         "years": [
-            {"fiscal_year": 2022 + index, "capacity": capacity}
+            {"fiscal_year": Y + index, "capacity": capacity}
             for index, capacity in enumerate(capacities)
         ],
         "tiers": DEFAULT_POLICY["tiers"],
@@ -39,8 +44,8 @@ def placed(entries):
 
 def test_a_pin_places_a_procedure_in_its_year_before_the_ranked_ones():
     candidates = [candidate(1, 5000), candidate(2, 4000), candidate(3, 10)]
-    entries = rank_candidates(candidates, policy(2, 2), {3: Pin(2022, "市長公約")})
-    assert placed(entries) == [(3, 2022, 1), (1, 2022, 2), (2, 2023, 1)]
+    entries = rank_candidates(candidates, policy(2, 2), {3: Pin(Y, "市長公約")})
+    assert placed(entries) == [(3, Y, 1), (1, Y, 2), (2, NEXT, 1)]
     pinned = entries[0]
     assert pinned.tier == "pinned"
     assert json.loads(pinned.reason_json())["pin"] == "市長公約"
@@ -49,27 +54,25 @@ def test_a_pin_places_a_procedure_in_its_year_before_the_ranked_ones():
 def test_an_excluded_procedure_is_left_out_and_the_next_takes_its_place():
     candidates = [candidate(1, 5000), candidate(2, 4000), candidate(3, 10)]
     entries = rank_candidates(candidates, policy(2), {1: Pin(None, "制度改正待ち")})
-    assert placed(entries) == [(2, 2022, 1), (3, 2022, 2)]
+    assert placed(entries) == [(2, Y, 1), (3, Y, 2)]
 
 
 def test_a_pin_into_a_full_year_uses_its_capacity_and_pushes_the_last_one_on():
     candidates = [candidate(1, 5000), candidate(2, 4000), candidate(3, 3000), candidate(4, 1)]
-    entries = rank_candidates(candidates, policy(2, 5), {4: Pin(2022, "議会答弁")})
-    assert placed(entries) == [(4, 2022, 1), (1, 2022, 2), (2, 2023, 1), (3, 2023, 2)]
+    entries = rank_candidates(candidates, policy(2, 5), {4: Pin(Y, "議会答弁")})
+    assert placed(entries) == [(4, Y, 1), (1, Y, 2), (2, NEXT, 1), (3, NEXT, 2)]
 
 
 def test_pins_beyond_capacity_are_all_kept_and_the_year_takes_no_ranked_one():
     candidates = [candidate(1, 5000), candidate(2, 10), candidate(3, 20)]
-    pins = {2: Pin(2022, "a"), 3: Pin(2022, "b")}
+    pins = {2: Pin(Y, "a"), 3: Pin(Y, "b")}
     entries = rank_candidates(candidates, policy(1, 1), pins)
-    assert placed(entries) == [(3, 2022, 1), (2, 2022, 2), (1, 2023, 1)]
+    assert placed(entries) == [(3, Y, 1), (2, Y, 2), (1, NEXT, 1)]
 
 
 def test_a_pin_into_a_zero_capacity_year_is_still_kept():
-    entries = rank_candidates(
-        [candidate(1, 50), candidate(2, 40)], policy(0, 1), {2: Pin(2022, "x")}
-    )
-    assert placed(entries) == [(2, 2022, 1), (1, 2023, 1)]
+    entries = rank_candidates([candidate(1, 50), candidate(2, 40)], policy(0, 1), {2: Pin(Y, "x")})
+    assert placed(entries) == [(2, Y, 1), (1, NEXT, 1)]
 
 
 # --- pins on the database ---------------------------------------------------------------------
@@ -99,14 +102,14 @@ def plan_of(db_session):
 def test_a_pin_survives_recomputation(db_session, small_city):
     small = policy(1, 2)
     dog = small_city["犬の登録"]
-    set_pin(db_session, procedure_id=dog, fiscal_year=2022, reason="市長公約", user_id=None)
+    set_pin(db_session, procedure_id=dog, fiscal_year=Y, reason="市長公約", user_id=None)
     recompute_plan(db_session, small)
     recompute_plan(db_session, small)
     db_session.commit()
     assert plan_of(db_session) == [
-        (dog, 2022, 1),
-        (small_city["児童手当の認定請求"], 2023, 1),
-        (small_city["保育所入所申込"], 2023, 2),
+        (dog, Y, 1),
+        (small_city["児童手当の認定請求"], NEXT, 1),
+        (small_city["保育所入所申込"], NEXT, 2),
     ]
 
 
@@ -119,21 +122,21 @@ def test_pin_page_pins_a_procedure_explains_it_and_writes_the_audit_log(
     url = f"/plan/pin/{dog}"
     response = client.post(
         url,
-        data={"target": "2022", "reason": "市長公約", "csrf_token": csrf_token(client, url)},
+        data={"target": str(Y), "reason": "市長公約", "csrf_token": csrf_token(client, url)},
         follow_redirects=True,
     )
     page = response.get_data(as_text=True)
     assert "犬の登録を令和4年度" not in page  # the message names the Western fiscal year
-    assert "犬の登録はFY2022に固定しました。" in page
+    assert f"犬の登録はFY{Y}に固定しました。" in page
     assert "市長公約" in page
-    year_page = client.get("/plan/2022").get_data(as_text=True)
-    assert "人が固定：市長公約" in year_page
+    year_page = client.get(f"/plan/{Y}").get_data(as_text=True)
+    assert "<li>DX推進担当がこの年度に固定しています（理由：市長公約）。</li>" in year_page
     event = db_session.execute(select(AuditEvent).where(AuditEvent.action == "plan")).scalar_one()
     assert (event.procedure_id, event.field, event.old_value, event.new_value) == (
         dog,
         "pin",
         None,
-        "FY2022: 市長公約",
+        f"FY{Y}: 市長公約",
     )
 
 
@@ -186,7 +189,12 @@ def test_the_default_policy_is_saved_as_version_1_on_first_recompute(db_session,
     db_session.commit()
     stored = db_session.execute(select(PlanPolicy.version, PlanPolicy.body)).all()
     assert [row[0] for row in stored] == [1]
-    assert json.loads(stored[0][1])["years"] == DEFAULT_POLICY["years"]
+    assert json.loads(stored[0][1])["years"] == [
+        {"fiscal_year": Y, "capacity": 401},
+        {"fiscal_year": Y + 1, "capacity": 89},
+        {"fiscal_year": Y + 2, "capacity": 35},
+        {"fiscal_year": Y + 3, "capacity": 198},
+    ]
 
 
 def test_the_newest_policy_version_is_current(db_session):
@@ -199,9 +207,9 @@ def test_the_newest_policy_version_is_current(db_session):
 
 def policy_form(**overrides) -> dict:
     data = {
-        "years-0-fiscal_year": "2022",
+        "years-0-fiscal_year": str(Y),
         "years-0-capacity": "1",
-        "years-1-fiscal_year": "2023",
+        "years-1-fiscal_year": str(NEXT),
         "years-1-capacity": "2",
         "tiers-0-kind": "mynaportal",
         "tiers-1-kind": "min_volume",
@@ -247,15 +255,15 @@ def test_saving_a_policy_keeps_the_old_plan_and_compares_with_it(client, db_sess
         in page
     )
     assert current_policy(db_session).policy["years"] == [
-        {"fiscal_year": 2022, "capacity": 1},
-        {"fiscal_year": 2023, "capacity": 2},
+        {"fiscal_year": Y, "capacity": 1},
+        {"fiscal_year": NEXT, "capacity": 2},
     ]
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"years-1-fiscal_year": "2022"}, "FY2022が2回あります。各年度は1回だけ入力してください。"),
+        ({"years-1-fiscal_year": str(Y)}, f"FY{Y}が2回あります。各年度は1回だけ入力してください。"),
         ({"years-0-capacity": "-1"}, "定員は0件以上で入力してください。"),
         ({"years-0-capacity": ""}, "年度と定員の両方を入力するか、両方を空欄にしてください。"),
         ({"tiers-1-min_volume": ""}, "この段階が始まる年間件数を入力してください。"),
@@ -294,17 +302,33 @@ def test_a_saved_plan_is_compared_with_the_current_one(client, db_session, small
     assert "新たに入った 1件、外れた 0件、別の年度へ移った 1件" in page
 
 
-def test_progress_counts_done_procedures_and_their_applications(db_session, small_city):
+def test_progress_shows_a_past_year_as_done_and_the_coming_ones_as_planned(db_session, small_city):
     division = add_division(db_session, "介護保険課")
-    add_procedure(db_session, division, "要介護認定申請", annual_volume=1200, done_fiscal_year=2022)
+    last_year = Y - 1
     add_procedure(
-        db_session, division, "住宅改修費の支給申請", annual_volume=None, done_fiscal_year=2022
+        db_session, division, "要介護認定申請", annual_volume=1200, done_fiscal_year=last_year
+    )
+    add_procedure(
+        db_session, division, "住宅改修費の支給申請", annual_volume=None, done_fiscal_year=last_year
     )
     recompute_plan(db_session, policy(2, 5))
     rows = {item.fiscal_year: item for item in progress(db_session, policy(2, 5))}
-    assert (rows[2022].capacity, rows[2022].planned, rows[2022].planned_volume) == (2, 2, 8000)
-    assert (rows[2022].done, rows[2022].done_volume) == (2, 1200)
-    assert (rows[2023].planned, rows[2023].done) == (1, 0)
+    assert list(rows) == [last_year, Y, NEXT]
+    past = rows[last_year]
+    assert (past.state, past.capacity, past.planned, past.done, past.done_volume) == (
+        "past",
+        None,
+        0,
+        2,
+        1200,
+    )
+    assert (rows[Y].state, rows[Y].capacity, rows[Y].planned, rows[Y].planned_volume) == (
+        "current",
+        2,
+        2,
+        8000,
+    )
+    assert (rows[NEXT].state, rows[NEXT].planned, rows[NEXT].done) == ("coming", 1, 0)
 
 
 def test_policy_page_saves_life_event_weights(client, db_session, small_city):

@@ -18,7 +18,11 @@ from procedures.models import (
     Role,
     Verdict,
 )
+from procedures.survey.status import current_fiscal_year
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
+
+#: The plan starts at the current fiscal year: its page exists for every role.
+THIS_YEAR = current_fiscal_year()
 
 ROLES = ("anonymous", "viewer", "division", "dx_office", "admin")
 OK, LOGIN, DENIED = "ok", "login", 403
@@ -56,9 +60,9 @@ TABLE = [
     ("GET", "/imports/{batch}/progress", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/imports/{batch}/progress.json", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/plan", LOGIN, OK, OK, OK, OK),
-    ("GET", "/plan/2022", LOGIN, OK, OK, OK, OK),
-    ("GET", "/plan/2022/export.xlsx", LOGIN, OK, OK, OK, OK),
-    ("GET", "/plan/2022/export-utf-8.csv", LOGIN, OK, OK, OK, OK),
+    ("GET", f"/plan/{THIS_YEAR}", LOGIN, OK, OK, OK, OK),
+    ("GET", f"/plan/{THIS_YEAR}/export.xlsx", LOGIN, OK, OK, OK, OK),
+    ("GET", f"/plan/{THIS_YEAR}/export-utf-8.csv", LOGIN, OK, OK, OK, OK),
     ("GET", "/plan/policy", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/plan/policy", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/plan/pin/{other}", LOGIN, DENIED, DENIED, OK, OK),

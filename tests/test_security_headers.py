@@ -5,6 +5,7 @@ import pytest
 from sqlmodel import select
 
 from procedures.models import DivisionSurvey, Role
+from procedures.survey.status import current_fiscal_year
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
 
 
@@ -67,7 +68,8 @@ def test_https_1_in_the_environment_turns_it_on(tmp_path, monkeypatch):
 def test_pages_and_exports_of_a_signed_in_user_are_not_stored(client, db_session):
     add_user(db_session, "reader", Role.viewer)
     login(client, "reader")
-    for url in ("/procedures", "/exports/inventory.xlsx", "/plan/2022/export-utf-8.csv"):
+    this_year = current_fiscal_year()
+    for url in ("/procedures", "/exports/inventory.xlsx", f"/plan/{this_year}/export-utf-8.csv"):
         response = client.get(url)
         assert response.status_code == 200, url
         assert response.headers["Cache-Control"] == "no-store", url

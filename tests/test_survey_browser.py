@@ -50,13 +50,16 @@ def test_dx_office_downloads_the_yearly_list_and_a_division_workbook(
     db_session.commit()
     sign_in(page, live_server, "office")
 
-    page.goto(f"{live_server}/plan/2022")
+    this_year = current_fiscal_year()
+    page.goto(f"{live_server}/plan/{this_year}")
     name, plan = downloaded_workbook(
         page, page.get_by_role("link", name="年度別一覧をダウンロード（.xlsx）")
     )
-    assert name == "conversion-plan-FY2022.xlsx"
+    assert name == f"conversion-plan-FY{this_year}.xlsx"
     sheet = plan.worksheets[0]
-    assert sheet["A1"].value == "藤沢市（デモ）：令和4年度（FY2022）にオンライン化する手続"
+    assert sheet["A1"].value == (
+        f"藤沢市（デモ）：{japanese_fiscal_year(this_year)}（FY{this_year}）にオンライン化する手続"
+    )
     assert sheet["E5"].value == "児童手当の認定請求"
 
     page.get_by_role("link", name="調査票").first.click()

@@ -2,8 +2,10 @@
 
 Fujisawa counted 1,942 procedures in December 2021 (docs/DOMAIN.md): 158 need a visit by
 nature, 1,784 were surveyed, 723 judged convertible, then planned 401 / 89 / 35 / 198 for
-FY2022–2025. `generate_demo_municipality` returns such an inventory as plain dicts with the
-importer's field names, so the demo goes through the same import path as a real sheet.
+FY2022–2025. The demo city is a city starting that plan now: nothing is online yet, and the
+default policy plans the same four figures from the current fiscal year on.
+`generate_demo_municipality` returns such an inventory as plain dicts with the importer's field
+names, so the demo goes through the same import path as a real sheet.
 
 How it works. The city's data files (see `procedures.demo.city`) list about 2,100 candidate
 procedures. Each candidate falls in one of three pools: visit by nature, My Number Portal

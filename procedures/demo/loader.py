@@ -19,6 +19,8 @@ DEMO_BATCH_STATUS = "demo"
 def load_demo(session: Session) -> ImportOutcome | None:
     """Load the demo city into an empty database and plan it; do nothing if data exists.
 
+    The plan starts at the current fiscal year (Japan time), as a DX office's plan would.
+
     Never touching a database that has procedures keeps `make run` from undoing a
     person's edits when it is run again.
     """

@@ -21,10 +21,10 @@ from procedures.core.spreadsheets import (
     write_header_row,
 )
 from procedures.models import Department, Division, Lifecycle, PlanEntry, Procedure
+from procedures.plan.reasons import reason_text
 from procedures.vocabulary import (
     BLOCKERS,
     CHANNELS,
-    explain_reason,
     japanese_fiscal_year,
     label,
 )
@@ -62,6 +62,28 @@ def plan_rows(session: Session, fiscal_year: int) -> list[Any]:
     return list(session.execute(query))
 
 
+def done_rows(session: Session, fiscal_year: int) -> list[Any]:
+    """Return the procedures put online in a fiscal year (not retired), by department and code."""
+    query = (
+        select(
+            col(Department.name),
+            col(Division.name),
+            col(Procedure.code),
+            col(Procedure.name),
+            col(Procedure.annual_volume),
+            col(Procedure.id),
+        )
+        .join(Division, col(Division.id) == Procedure.division_id)
+        .join(Department, col(Department.id) == Division.department_id)
+        .where(
+            col(Procedure.done_fiscal_year) == fiscal_year,
+            col(Procedure.lifecycle) != Lifecycle.retired,
+        )
+        .order_by(col(Department.name), col(Division.name), col(Procedure.code), col(Procedure.id))
+    )
+    return list(session.execute(query))
+
+
 def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list[Any]]]:
     """Return the yearly list's headers and rows, in the reader's language (plain values)."""
     from procedures.vocabulary import tier_label
@@ -86,7 +108,7 @@ def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list
             row[3],
             row[4],
             tier_label(row[5]),
-            explain_reason(row[6]),
+            reason_text(row[6]),
             row[7],
             label(CHANNELS, row[8]) or None,
             "、".join(label(BLOCKERS, code) for code in blockers_from_column(row[9])),
@@ -96,9 +118,14 @@ def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list
     return headers, rows
 
 
+#: The column of the reasons in the yearly list (1-based, as openpyxl counts).
+REASON_COLUMN = 7
+
+
 def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     """Write the yearly conversion list as a workbook a committee can print as it is."""
     # Loaded when first used: keeps the CLI's start-up close to the bare framework.
+    from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
     headers, rows = plan_table(session, fiscal_year)
@@ -121,7 +148,10 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
             cell = sheet.cell(row=header_row + offset, column=column, value=neutralise(value))
             if column == 8:
                 cell.number_format = "#,##0"
-    widths = [6, 16, 18, 14, 44, 18, 40, 12, 16, 28]
+            elif column == REASON_COLUMN:
+                # A sentence per line: the committee reads the reasons, not a code.
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    widths = [6, 16, 18, 14, 44, 18, 60, 12, 16, 28]
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     last_row = header_row + max(len(rows), 1)

@@ -17,7 +17,8 @@ from procedures.models import (
     User,
     utcnow,
 )
-from procedures.plan.ranking import DEFAULT_POLICY, Pin, tier_key
+from procedures.plan.ranking import DEFAULT_POLICY, Pin, default_policy, tier_key
+from procedures.survey.status import current_fiscal_year
 
 
 def normalise_policy(data: dict[str, Any]) -> dict[str, Any]:
@@ -63,15 +64,19 @@ class PolicyVersion:
     created_at: Any = None
 
 
-def current_policy(session: Session) -> PolicyVersion:
-    """Return the newest saved policy, or the default without writing anything."""
+def current_policy(session: Session, *, current_year: int | None = None) -> PolicyVersion:
+    """Return the newest saved policy, or the default without writing anything.
+
+    The default's years start at `current_year`, by default the fiscal year of today.
+    """
     row = session.execute(
         select(col(PlanPolicy.version), col(PlanPolicy.body), col(PlanPolicy.created_at))
         .order_by(col(PlanPolicy.version).desc())
         .limit(1)
     ).first()
     if row is None:
-        return PolicyVersion(0, normalise_policy(DEFAULT_POLICY))
+        first_year = current_year or current_fiscal_year()
+        return PolicyVersion(0, normalise_policy(default_policy(first_year)))
     return PolicyVersion(row[0], normalise_policy(json.loads(row[1])), row[2])
 
 
@@ -89,9 +94,9 @@ def save_policy(
     return PolicyVersion(row.version, normalised, row.created_at)
 
 
-def ensure_policy(session: Session) -> PolicyVersion:
+def ensure_policy(session: Session, *, current_year: int | None = None) -> PolicyVersion:
     """Return the current policy, saving the default as version 1 when none is stored."""
-    current = current_policy(session)
+    current = current_policy(session, current_year=current_year)
     if current.version == 0:
         return save_policy(session, current.policy)
     return current

@@ -24,7 +24,7 @@ from procedures.core.auth import OFFICE_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
 from procedures.core.i18n import number
 from procedures.core.params import int_param
-from procedures.plan.exports import plan_csv, plan_rows, plan_workbook
+from procedures.plan.exports import done_rows, plan_csv, plan_rows, plan_workbook
 from procedures.plan.forms import PinForm, PolicyForm, RecomputeForm, SavePlanForm, UnpinForm
 from procedures.plan.policy import (
     current_policy,
@@ -34,6 +34,8 @@ from procedures.plan.policy import (
     save_policy,
     set_pin,
 )
+from procedures.plan.ranking import planned_years
+from procedures.plan.reasons import reason_sentences
 from procedures.plan.saved import (
     PlanChanges,
     compare_assignments,
@@ -44,18 +46,19 @@ from procedures.plan.saved import (
 )
 from procedures.plan.schedule import (
     current_assignment,
+    done_counts,
+    plan_freshness,
     plan_place,
     planned_counts,
     preview_plan,
     progress,
     recompute_plan,
 )
+from procedures.survey.status import current_fiscal_year
 from procedures.vocabulary import (
     BLOCKERS,
     LIFE_EVENTS,
-    explain_reason,
     japanese_fiscal_year,
-    tier_label,
 )
 
 bp = Blueprint("plan", __name__)
@@ -66,10 +69,21 @@ def _years() -> list[dict]:
 
 
 def _known_year(fiscal_year: int) -> bool:
+    """A year of the policy, of the plan, this year, or one in which something was done."""
     session = db.session()
+    if fiscal_year == current_fiscal_year():
+        return True
     if fiscal_year in {item["fiscal_year"] for item in _years()}:
         return True
-    return fiscal_year in planned_counts(session)
+    return fiscal_year in planned_counts(session) or fiscal_year in done_counts(
+        session, fiscal_year
+    )
+
+
+def _freshness(policy: dict) -> dict:
+    """What the stale-plan notice says, with the computation time in Japan time."""
+    freshness = plan_freshness(db.session(), policy, current_year=current_fiscal_year())
+    return {"freshness": freshness, "recompute_form": RecomputeForm()}
 
 
 def _changes_view(changes: PlanChanges, limit: int = 100) -> dict:
@@ -103,10 +117,11 @@ def _changes_view(changes: PlanChanges, limit: int = 100) -> dict:
 def overview():
     """Show each year's target, plan and progress, the pins, and a comparison with a saved plan."""
     session = db.session()
-    policy = current_policy(session)
+    this_year = current_fiscal_year()
+    policy = current_policy(session, current_year=this_year)
     years = [
         {**vars(item), "era": japanese_fiscal_year(item.fiscal_year)}
-        for item in progress(session, policy.policy)
+        for item in progress(session, policy.policy, current_year=this_year)
     ]
     saved = saved_plans(session)
     compare = None
@@ -125,35 +140,66 @@ def overview():
         form=RecomputeForm(),
         save_form=SavePlanForm(),
         unpin_form=UnpinForm(),
+        this_year=this_year,
+        last_policy_year=max(
+            (item["fiscal_year"] for item in policy.policy["years"]), default=None
+        ),
+        **_freshness(policy.policy),
     )
 
 
 @bp.route("/plan/<int:fiscal_year>")
 def year(fiscal_year: int):
-    """List the plan's procedures of one fiscal year, each with the reason for its place."""
+    """List a year's planned procedures with the reasons for their places, or a past year's done."""
     if not _known_year(fiscal_year):
         abort(404)
-    rows = [
+    session = db.session()
+    this_year = current_fiscal_year()
+    policy = current_policy(session, current_year=this_year).policy
+    done = [
         {
-            "position": row[0],
-            "department": row[1],
-            "division": row[2],
-            "code": row[3],
-            "name": row[4],
-            "tier": tier_label(row[5]),
-            "pinned": row[5] == "pinned",
-            "reason": explain_reason(row[6]),
-            "volume": row[7],
-            "id": row[10],
+            "department": row[0],
+            "division": row[1],
+            "code": row[2],
+            "name": row[3],
+            "volume": row[4],
+            "id": row[5],
         }
-        for row in plan_rows(db.session(), fiscal_year)
+        for row in done_rows(session, fiscal_year)
     ]
+    rows = []
+    if fiscal_year >= this_year:
+        rows = [
+            {
+                "position": row[0],
+                "department": row[1],
+                "division": row[2],
+                "code": row[3],
+                "name": row[4],
+                "pinned": row[5] == "pinned",
+                "reasons": reason_sentences(row[6]),
+                "volume": row[7],
+                "id": row[10],
+            }
+            for row in plan_rows(session, fiscal_year)
+        ]
+    policy_years = {item["fiscal_year"]: item["capacity"] for item in policy["years"]}
     return render_template(
         "plan/year.html",
         rows=rows,
+        done=done,
         fiscal_year=fiscal_year,
+        fiscal_year_shown=fiscal_year,
+        this_year=this_year,
         era=japanese_fiscal_year(fiscal_year),
-        years=_years(),
+        state="past"
+        if fiscal_year < this_year
+        else "current"
+        if fiscal_year == this_year
+        else "coming",
+        capacity=policy_years.get(fiscal_year),
+        beyond_policy=fiscal_year not in policy_years,
+        **_freshness(policy),
     )
 
 
@@ -169,6 +215,10 @@ def recompute():
             _("The plan was recomputed: %(count)s procedures placed.", count=number(len(entries))),
             "success",
         )
+    # The stale notice of a year's page brings the clerk back to that year.
+    shown = int_param(request.args, "year")
+    if shown is not None and _known_year(shown):
+        return redirect(url_for("plan.year", fiscal_year=shown))
     return redirect(url_for("plan.overview"))
 
 
@@ -181,7 +231,13 @@ def pin(procedure_id: int):
     if procedure is None:
         abort(404)
     existing = load_pins(session).get(procedure_id)
-    years = [item["fiscal_year"] for item in _years()]
+    this_year = current_fiscal_year()
+    years = [item["fiscal_year"] for item in planned_years({"years": _years()}, this_year)]
+    if this_year not in years:
+        years.insert(0, this_year)
+    if existing is not None and existing.fiscal_year is not None:
+        # A pin to a year that has passed or left the policy stays choosable as it is.
+        years = sorted({*years, existing.fiscal_year})
     form = PinForm(years=years)
     if request.method == "GET" and existing is not None:
         form.target.data = "exclude" if existing.fiscal_year is None else str(existing.fiscal_year)
@@ -213,7 +269,7 @@ def pin(procedure_id: int):
         procedure=procedure,
         existing=existing,
         placed_year=placed[0] if placed else None,
-        placed_reason=explain_reason(placed[1]) if placed else "",
+        placed_reasons=reason_sentences(placed[1]) if placed else [],
         unpin_form=UnpinForm(),
     ), 400 if form.is_submitted() else 200
 
@@ -290,7 +346,7 @@ def policy():
                 "success",
             )
             return redirect(url_for("plan.overview", compare=snapshot.id))
-        entries = preview_plan(session, new_policy)
+        entries = preview_plan(session, new_policy, current_year=current_fiscal_year())
         after = {entry.procedure_id: entry.fiscal_year for entry in entries}
         before = current_assignment(session)
         changes = compare_assignments(before, after)
