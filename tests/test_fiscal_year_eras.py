@@ -6,6 +6,7 @@ from procedures.core.templating import japanese_fiscal_years
 from procedures.models import Role, Verdict
 from procedures.plan.policy import set_pin
 from procedures.plan.schedule import recompute_plan
+from procedures.survey.status import current_fiscal_year
 from tests.conftest import add_division, add_procedure, add_user, login
 
 
@@ -36,8 +37,13 @@ def test_detail_and_dashboard_show_the_era_beside_the_fiscal_year(app, client, d
     )
     pinned = add_procedure(db_session, division, "児童手当の現況届", verdict=Verdict.feasible)
     with app.app_context():
+        next_year = current_fiscal_year() + 1
         set_pin(
-            db_session, procedure_id=pinned.id, fiscal_year=2025, reason="国の期限", user_id=None
+            db_session,
+            procedure_id=pinned.id,
+            fiscal_year=next_year,
+            reason="国の期限",
+            user_id=None,
         )
         recompute_plan(db_session)
         db_session.commit()
@@ -46,5 +52,11 @@ def test_detail_and_dashboard_show_the_era_beside_the_fiscal_year(app, client, d
     detail = client.get(f"/procedures/{first.id}").get_data(as_text=True)
     assert '3,400 <span class="muted">FY2023 (令和5年度)</span>' in detail
     dashboard = client.get("/dashboard").get_data(as_text=True)
-    note = '<span class="stat-note">FY2022–FY2025 <span class="era">(令和4〜7年度)</span></span>'
+    # The planned years: the current one (the ranked procedure) and the next (the pinned one).
+    first_year = current_fiscal_year()
+    span = japanese_fiscal_years(first_year, first_year + 1)
+    note = (
+        f'<span class="stat-note">FY{first_year}–FY{first_year + 1} '
+        f'<span class="era">({span})</span></span>'
+    )
     assert note in dashboard

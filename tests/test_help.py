@@ -14,6 +14,7 @@ from importers.schema import FIELDS
 from procedures.help.glossary import GlossaryError, check, load_glossary
 from procedures.help.views import TOPICS
 from procedures.models import Role, Verdict
+from procedures.survey.status import current_fiscal_year
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -145,7 +146,7 @@ def area_pages(client, db_session, procedure_id: int) -> dict[str, str]:
         "/procedures": "/help/triage",
         f"/procedures/{procedure_id}": "/help/triage",
         "/plan": "/help/plan",
-        "/plan/2022": "/help/plan",
+        f"/plan/{current_fiscal_year()}": "/help/plan",
         "/survey/": "/help/survey",
         "/dashboard": "/help/dashboard",
         "/priority": "/help/review",

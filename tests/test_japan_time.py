@@ -54,7 +54,7 @@ def test_yearly_plan_export_is_dated_in_japan_time(office, db_session):
         mynaportal_eligible=True,
     )
     office.post("/plan/recompute", data={"csrf_token": csrf_token(office, "/plan")})
-    sheet = load_workbook(io.BytesIO(office.get("/plan/2022/export.xlsx").data)).active
+    sheet = load_workbook(io.BytesIO(office.get("/plan/2026/export.xlsx").data)).active
     assert sheet["A2"].value == "2026-12-05時点　1件"
 
 

@@ -31,6 +31,7 @@ from procedures.models import (
     Procedure,
     Role,
 )
+from procedures.survey.status import current_fiscal_year
 from procedures.vocabulary import CHANNELS, TIERS
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
 
@@ -493,11 +494,12 @@ def test_exports_write_labels_in_the_workbooks_language(app, db_session, languag
     }
 
     client.post("/plan/recompute", data={"csrf_token": csrf_token(client, "/plan")})
-    plan = sheet_rows(client.get("/plan/2022/export.xlsx").get_data())
+    year = current_fiscal_year()
+    plan = sheet_rows(client.get(f"/plan/{year}/export.xlsx").get_data())
     assert plan[4][4:] == [
         "児童扶養手当の現況届",
         ("年間1,000件以上", "1,000 or more a year")[index],
-        plan[4][6],  # the reason, explained in words (procedures.vocabulary.explain_reason)
+        plan[4][6],  # the reason, explained in words (procedures/plan/reasons.py)
         1200,
         INVENTORY_CELLS["申請チャネル"][index],
         INVENTORY_CELLS["阻害要因"][index],
@@ -506,7 +508,7 @@ def test_exports_write_labels_in_the_workbooks_language(app, db_session, languag
     files = {
         "inventory": [header, row],
         "plan": plan,
-        "plan CSV": [[client.get("/plan/2022/export-utf-8.csv").get_data().decode("utf-8-sig")]],
+        "plan CSV": [[client.get(f"/plan/{year}/export-utf-8.csv").get_data().decode("utf-8-sig")]],
         "survey": survey,
         "open data CSV": [[client.get("/open-data.csv").get_data().decode("utf-8-sig")]],
     }

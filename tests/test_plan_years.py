@@ -142,7 +142,8 @@ def test_a_target_year_beyond_the_policy_appears_in_the_plan_with_its_reason(cli
     db_session.commit()
     login(client, "office")
     overview = client.get("/plan").get_data(as_text=True)
-    row = re.search(rf'<tr data-state="coming"><td><a href="/plan/{far}">.*?</tr>', overview, re.S)
+    row_pattern = rf'<tr data-state="coming"><td><a class="nowrap" href="/plan/{far}">.*?</tr>'
+    row = re.search(row_pattern, overview, re.S)
     assert row is not None and "方針の年度外" in row.group(0)
     page = client.get(f"/plan/{far}").get_data(as_text=True)
     assert "犬の登録" in page
