@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import stat
@@ -169,9 +170,17 @@ needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 def make_dry_run(target: str, venv: Path, **variables: str) -> list[str]:
     """Return the commands `make -n` would run for a target, with a stand-in virtualenv."""
     arguments = [f"{name}={value}" for name, value in {"VENV": str(venv), **variables}.items()]
+    # Under `make test` the outer make's level and flags are inherited; without removing them
+    # the inner make prints "Entering directory" lines among the commands.
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+    }
     result = subprocess.run(
-        ["make", "-n", target, *arguments],
+        ["make", "--no-print-directory", "-n", target, *arguments],
         cwd=ROOT,
+        env=environment,
         capture_output=True,
         text=True,
         check=True,
