@@ -187,6 +187,8 @@ class ProcedureFilter:
     blocker: str = ""
     volume: str = ""  # a VOLUME_BANDS key, or "unknown"
     target_year: int | None = None
+    one_step: str = ""  # "any", or the key of the one step left offline
+    unconfirmed: str = ""  # the key of a step nobody has confirmed
     lifecycle: str = "current"  # a LIFECYCLES key, or "all"
     changed_since: date | None = None
     sort: str = ""
@@ -195,6 +197,7 @@ class ProcedureFilter:
     @classmethod
     def from_args(cls, args: Any) -> ProcedureFilter:
         """Read the filters from request arguments, ignoring values that make no sense."""
+        from importers.steps import STEP_KEYS
         from procedures.vocabulary import BLOCKERS
 
         return cls(
@@ -210,6 +213,8 @@ class ProcedureFilter:
             blocker=_choice(args, "blocker", BLOCKERS),
             volume=_choice(args, "volume", (*VOLUME_BANDS, "unknown")),
             target_year=_int_arg(args, "target"),
+            one_step=_choice(args, "one_step", ("any", *STEP_KEYS)),
+            unconfirmed=_choice(args, "unconfirmed", STEP_KEYS),
             lifecycle=_choice(args, "lifecycle", (*LIFECYCLES, "all")) or "current",
             changed_since=_date_arg(args, "changed_since"),
             sort=_choice(args, "sort", SORT_COLUMNS),
@@ -258,11 +263,23 @@ class ProcedureFilter:
         conditions.extend(self._volume_conditions())
         if self.target_year:
             conditions.append(col(Procedure.target_fiscal_year) == self.target_year)
+        conditions.extend(self._step_conditions())
         if self.lifecycle in LIFECYCLES:
             conditions.append(col(Procedure.lifecycle).in_(LIFECYCLES[self.lifecycle]))
         if self.changed_since:
             since = datetime.combine(self.changed_since, time.min, tzinfo=UTC)
             conditions.append(col(Procedure.updated_at) >= since)
+        return conditions
+
+    def _step_conditions(self) -> list[ColumnElement[bool]]:
+        # Imported here: the steps module builds on this one (EditConflict).
+        from procedures.catalogue.steps import one_step_condition, unconfirmed_condition
+
+        conditions = []
+        if self.one_step:
+            conditions.append(one_step_condition(None if self.one_step == "any" else self.one_step))
+        if self.unconfirmed:
+            conditions.append(unconfirmed_condition(self.unconfirmed))
         return conditions
 
     def _volume_conditions(self) -> list[ColumnElement[bool]]:
@@ -302,6 +319,8 @@ class ProcedureFilter:
             "blocker": self.blocker,
             "volume": self.volume,
             "target": self.target_year,
+            "one_step": self.one_step,
+            "unconfirmed": self.unconfirmed,
             "lifecycle": self.lifecycle if self.lifecycle != "current" else "",
             "changed_since": self.changed_since.isoformat() if self.changed_since else "",
             "sort": self.sort,
@@ -329,6 +348,8 @@ class ProcedureFilter:
             or self.blocker
             or self.volume
             or self.target_year
+            or self.one_step
+            or self.unconfirmed
             or self.changed_since
             or self.lifecycle != "current"
         )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     false,
     insert,
+    not_,
     or_,
     select,
     update,
@@ -105,6 +106,15 @@ def one_step_condition(step: str | None = None) -> ColumnElement[bool]:
         if key != step
     ]
     return and_(_has(step, OFFLINE), *others)
+
+
+def unconfirmed_condition(step: str) -> ColumnElement[bool]:
+    """Select the procedures whose given step nobody has confirmed (its status is unknown)."""
+    if step not in STEP_KEYS:
+        return false()
+    named = or_(*(_has(step, status) for status in KNOWN_STATUSES))
+    # No steps stored at all is every step unknown; NOT on a NULL text would drop them.
+    return or_(col(Procedure.steps).is_(None), not_(named))
 
 
 #: What a listing of procedures one step from complete shows of each.
@@ -240,6 +250,25 @@ def set_steps(
     return [key for key, _old, _new in moved]
 
 
+def plan_step_changes(
+    session: Session, targets: Select[Any], *, step: str, status: str | None
+) -> list[tuple[int, str | None, str | None, int]]:
+    """Return (id, steps, new steps, version read) of every targeted procedure the change moves."""
+    if step not in STEP_KEYS or status not in (*KNOWN_STATUSES, UNKNOWN, None):
+        raise UnknownStep(f"{step}: {status}")
+    query = select(col(Procedure.id), col(Procedure.steps), col(Procedure.version)).where(
+        col(Procedure.id).in_(targets.scalar_subquery())
+    )
+    after: dict[str | None, str | None] = {}
+    changes = []
+    for ident, stored, version in session.execute(query):
+        if stored not in after:
+            after[stored] = encode({**decode(stored), step: status or UNKNOWN})
+        if after[stored] != stored:
+            changes.append((ident, stored, after[stored], version))
+    return changes
+
+
 def set_step_for(
     session: Session,
     targets: Select[Any],
@@ -254,18 +283,7 @@ def set_step_for(
     one UPDATE per batch, only where the version read is still there: a procedure someone saved
     meanwhile refuses the whole change (BulkError "changed_meanwhile"), as a bulk triage does.
     """
-    if step not in STEP_KEYS or status not in (*KNOWN_STATUSES, UNKNOWN, None):
-        raise UnknownStep(f"{step}: {status}")
-    query = select(col(Procedure.id), col(Procedure.steps), col(Procedure.version)).where(
-        col(Procedure.id).in_(targets.scalar_subquery())
-    )
-    after: dict[str | None, str | None] = {}
-    changes = []
-    for ident, stored, version in session.execute(query):
-        if stored not in after:
-            after[stored] = encode({**decode(stored), step: status or UNKNOWN})
-        if after[stored] != stored:
-            changes.append((ident, stored, after[stored], version))
+    changes = plan_step_changes(session, targets, step=step, status=status)
     table, now = Procedure.__table__, utcnow()
     statement = (
         update(table)

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, insert, null, select, update
 from sqlmodel import Session, col
 
+from importers.schema import StepStatus
+from importers.steps import STEP_KEYS
 from procedures.catalogue.procedures import (
     ProcedureFilter,
     audit_text,
@@ -65,6 +67,10 @@ class BulkChange:
         year = parse_int(value, minimum=2000, maximum=2100)
         if kind == "target" and year is not None:
             return cls(kind, year)
+        if kind == "step":
+            step, _, status = value.partition(":")
+            if step in STEP_KEYS and status in StepStatus.__members__:
+                return cls(kind, (step, status))
         division_id = parse_int(value)
         if kind == "division" and division_id is not None:
             return cls(kind, division_id)
@@ -135,6 +141,12 @@ def _current_values(
 
 def plan_bulk(session: Session, change: BulkChange, targets: Select[int | None]) -> list[tuple]:
     """Return (id, old, new, old reason, version read) for every procedure the change alters."""
+    if change.kind == "step":
+        # Imported here: the steps module builds on this one (BulkError, BATCH_SIZE).
+        from procedures.catalogue.steps import plan_step_changes
+
+        step, status = change.value
+        return list(plan_step_changes(session, targets, step=step, status=status))
     if change.kind == "division" and session.get(Division, change.value) is None:
         raise BulkError("unknown_change")
     changes = []
@@ -149,6 +161,11 @@ def apply_bulk(
     session: Session, change: BulkChange, targets: Select[int | None], *, user_id: int | None
 ) -> int:
     """Apply the change to the targets; return how many procedures changed."""
+    if change.kind == "step":
+        from procedures.catalogue.steps import set_step_for
+
+        step, status = change.value
+        return set_step_for(session, targets, step=step, status=status, user_id=user_id)
     changes = plan_bulk(session, change, targets)
     column = BULK_FIELDS[change.kind]
     now = utcnow()

@@ -63,6 +63,8 @@ from procedures.vocabulary import (
     BLOCKERS,
     LIFE_EVENTS,
     ONLINE_STATUSES,
+    STEP_LABELS,
+    STEP_STATUSES,
     VERDICTS,
     VOLUME_BAND_LABELS,
     label,
@@ -136,6 +138,8 @@ def _list_page(bulk: BulkEntry, status: int = 200):
         blockers=BLOCKERS,
         life_events=LIFE_EVENTS,
         volume_bands=VOLUME_BAND_LABELS,
+        steps=STEP_LABELS,
+        step_statuses=STEP_STATUSES,
         bulk_form=ConfirmBulkForm(),
         bulk=bulk,
         fiscal_years=range(2022, 2031),
@@ -409,6 +413,13 @@ def describe_change(change: BulkChange, session: Session) -> str:
         if change.value is None:
             return _("Clear the target fiscal year")
         return _("Set the target fiscal year to FY%(year)d", year=change.value)
+    if change.kind == "step":
+        step, status = change.value
+        return _(
+            "Set the step “%(step)s” to “%(status)s”",
+            step=label(STEP_LABELS, step),
+            status=label(STEP_STATUSES, status),
+        )
     division = session.get(Division, change.value)
     assert division is not None  # plan_bulk refused an unknown division
     return _("Move to the division “%(division)s”", division=division.name)

@@ -13,6 +13,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlmodel import Session, col
 
+from procedures.dashboard.steps import (
+    TakeUp,
+    Unlock,
+    ranked_unconfirmed,
+    ranked_unlocks,
+    take_up_by_department,
+    take_up_by_year,
+    take_up_of_all,
+    take_up_total,
+)
 from procedures.dashboard.summary import funnel
 from procedures.models import (
     Department,
@@ -93,6 +103,25 @@ class Dashboard:
     departments: list[VolumeShare]
     city: VolumeShare
     priority: list[CategoryCoverage] = field(default_factory=list)
+    #: Take-up per department (every department; one that knows no count is unknown).
+    take_up: list[TakeUp] = field(default_factory=list)
+    #: Take-up per fiscal year the counts belong to.
+    take_up_years: list[TakeUp] = field(default_factory=list)
+
+    @property
+    def unlocks(self) -> list[Unlock]:
+        """The steps whose going online would complete procedures, the most first."""
+        return ranked_unlocks(self.summary)
+
+    @property
+    def unconfirmed(self) -> list[tuple[str, int]]:
+        """The steps nobody has confirmed, with their procedures, the most first."""
+        return ranked_unconfirmed(self.summary)
+
+    @property
+    def take_up_city(self) -> TakeUp:
+        """The whole city's take-up, with the procedures it rests on."""
+        return take_up_total(self.take_up)
 
     @property
     def planned_total(self) -> int:
@@ -228,4 +257,6 @@ def dashboard(session: Session) -> Dashboard:
         departments=departments,
         city=city,
         priority=priority_coverage(session),
+        take_up=take_up_of_all(take_up_by_department(session), [row.name for row in departments]),
+        take_up_years=take_up_by_year(session),
     )

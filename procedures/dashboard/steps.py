@@ -148,3 +148,51 @@ def take_up_by_year(session: Session) -> list[TakeUp]:
         .order_by(year)
     )
     return [TakeUp(str(y), int(n), int(on), int(off)) for y, n, on, off in session.execute(query)]
+
+
+# ------------------------------------------------------------------------------------------
+# the dashboard's view of these figures, read from summary's keys so that both always agree
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unlock:
+    """A step, and what putting it online would complete: procedures and their applications."""
+
+    step: str
+    procedures: int
+    volume: int
+
+
+def ranked_unlocks(summary: dict[str, Any]) -> list[Unlock]:
+    """Rank the steps by the procedures they would complete, then applications; drop zeros."""
+    found = [
+        Unlock(step, count, summary["unlocks_volume"][step])
+        for step, count in summary["unlocks"].items()
+        if count
+    ]
+    # sorted() is stable: steps that tie stay in the list's order.
+    return sorted(found, key=lambda unlock: (-unlock.procedures, -unlock.volume))
+
+
+def ranked_unconfirmed(summary: dict[str, Any]) -> list[tuple[str, int]]:
+    """Rank the steps by how many procedures nobody has confirmed them for; drop zeros."""
+    found = [(step, counts["unknown"]) for step, counts in summary["steps"].items()]
+    return sorted((item for item in found if item[1]), key=lambda item: -item[1])
+
+
+def take_up_of_all(rows: list[TakeUp], names: list[str]) -> list[TakeUp]:
+    """Add the named departments that know no take-up (unknown, never 0 %), highest first."""
+    known = sorted(rows, key=lambda row: -(row.take_up or 0))
+    seen = {row.name for row in rows}
+    return known + [TakeUp(name, 0, 0, 0) for name in sorted(set(names) - seen)]
+
+
+def take_up_total(rows: list[TakeUp]) -> TakeUp:
+    """Sum take-up rows into the whole city's (the figure `summary --json` calls take_up)."""
+    return TakeUp(
+        "",
+        sum(row.procedures for row in rows),
+        sum(row.online for row in rows),
+        sum(row.offline for row in rows),
+    )

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from procedures.core import clock, db
+from procedures.core.i18n import number
 from procedures.core.templating import fiscal_year
 from procedures.dashboard.charts import WIDTH, Bar, Group, Segment, bar_chart
 from procedures.dashboard.figures import Dashboard, dashboard
 from procedures.dashboard.opendata import opendata_csv, opendata_json
+from procedures.dashboard.steps import TakeUp, Unlock
 from procedures.priority.national_list import CATEGORIES
+from procedures.vocabulary import STEP_LABELS, label
 
 bp = Blueprint("dashboard", __name__)
 
@@ -128,6 +132,82 @@ def priority_chart(figures: Dashboard) -> Markup:
     return _chart_of_shares("chart-priority", title, groups, sentences, width=PAIR_WIDTH)
 
 
+def unlock_sentence(unlock: Unlock) -> str:
+    """Say what putting one step online would complete, e.g. for payment."""
+    return ngettext(
+        "Putting “%(step)s” online would complete %(count)s procedure, "
+        "%(volume)s applications a year.",
+        "Putting “%(step)s” online would complete %(count)s procedures, "
+        "%(volume)s applications a year.",
+        unlock.procedures,
+        step=label(STEP_LABELS, unlock.step),
+        count=number(unlock.procedures),
+        volume=number(unlock.volume),
+    )
+
+
+def unlocks_chart(figures: Dashboard) -> Markup:
+    """Draw the steps by the procedures their going online would complete, the most first."""
+    groups = [
+        Group(
+            label(STEP_LABELS, unlock.step),
+            [Bar([Segment(unlock.procedures, "total")], number(unlock.procedures))],
+        )
+        for unlock in figures.unlocks
+    ]
+    return bar_chart(
+        chart_id="chart-unlocks",
+        title=_("What unlocks the most"),
+        groups=groups,
+        desc=" ".join(unlock_sentence(unlock) for unlock in figures.unlocks),
+        width=PAIR_WIDTH,
+    )
+
+
+def take_up_text(row: TakeUp) -> str:
+    """Return a take-up with one decimal, or "Unknown" (never 0 %) when nothing is known."""
+    return _("Unknown") if row.take_up is None else f"{row.take_up:.1%}"
+
+
+def _take_up_sentence(name: str, row: TakeUp) -> str:
+    if row.take_up is None:
+        return _("%(name)s: unknown, no procedure knows both counts", name=name)
+    return _(
+        "%(name)s: %(share)s of %(total)s applications a year arrive online, "
+        "over %(count)s procedures",
+        name=name,
+        share=take_up_text(row),
+        total=number(row.online + row.offline),
+        count=number(row.procedures),
+    )
+
+
+def take_up_chart(chart_id: str, title: str, rows: list[tuple[str, TakeUp]], width: int) -> Markup:
+    """Draw take-up as shares of a whole, one bar per (label, row); unknown draws no bar."""
+    groups = [
+        Group(name, [Bar([Segment(row.take_up or 0, "online")], take_up_text(row))])
+        for name, row in rows
+    ]
+    sentences = [_take_up_sentence(name, row) for name, row in rows]
+    return _chart_of_shares(chart_id, title, groups, sentences, width=width)
+
+
+def _step_charts(figures: Dashboard) -> dict[str, Markup]:
+    years = [(fiscal_year(int(row.name)), row) for row in figures.take_up_years]
+    return {
+        "unlocks": unlocks_chart(figures),
+        "take_up": take_up_chart(
+            "chart-take-up",
+            _("Take-up by department"),
+            [(row.name, row) for row in figures.take_up],
+            WIDTH,
+        ),
+        "take_up_years": take_up_chart(
+            "chart-take-up-years", _("Take-up by fiscal year"), years, PAIR_WIDTH
+        ),
+    }
+
+
 def _render(template: str):
     figures = dashboard(db.session())
     return render_template(
@@ -138,9 +218,12 @@ def _render(template: str):
             "years": years_chart(figures),
             "shares": shares_chart(figures),
             "priority": priority_chart(figures),
+            **_step_charts(figures),
         },
         categories=CATEGORIES,
         percent=_percent,
+        take_up_text=take_up_text,
+        unlock_sentence=unlock_sentence,
         today=clock.today(),
     )
 
