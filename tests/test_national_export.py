@@ -148,3 +148,60 @@ def test_only_the_dx_office_may_export_for_the_national_survey(client, db_sessio
     login(client, "someone")
     assert client.get("/national/").status_code == 403
     assert client.get("/national/export.xlsx").status_code == 403
+
+
+def city_with_odd_columns(session: Session) -> None:
+    """Procedures whose imported columns hold what the national lists do not."""
+    from procedures.catalogue.extras import extra_header_ids
+
+    ids = extra_header_ids(session.connection(), ["事務区分", "手続の受け手"])
+    division = add_division(session, "市民課")
+    odd = {
+        "転入届": {ids["事務区分"]: "自治事務？"},
+        "転出届": {ids["事務区分"]: "自治事務？", ids["手続の受け手"]: "3 地方等; 5 国民等"},
+        "住民票の写しの交付申請": {ids["事務区分"]: "1 自治事務"},
+    }
+    for name, extra in odd.items():
+        add_procedure(
+            session, division, name, extra=json.dumps({str(k): v for k, v in extra.items()})
+        )
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "count", "reason"),
+    [
+        ("ja", "国の棚卸調査用の出力", "確認が必要な値：3件。", "国のコード一覧にない値です。"),
+        ("en", "National survey export", "Values to check: 3.", "Not a code of the national list"),
+    ],
+)
+def test_the_check_lists_each_value_that_is_not_a_code_grouped_with_a_link(
+    client, db_session, language, heading, count, reason
+):
+    from procedures.models import Role
+    from tests.conftest import add_user, login
+
+    city_with_odd_columns(db_session)
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    client.get(f"/lang/{language}")
+    page = client.get("/national/").get_data(as_text=True)
+    assert f'<h1 class="page-title">{heading}</h1>' in page
+    assert count in page
+    assert reason in page
+    assert '<h3>事務区分 <span class="muted">(2)</span></h3>' in page
+    assert '<h3>手続の受け手 <span class="muted">(1)</span></h3>' in page
+    moved = db_session.exec(select(Procedure).where(Procedure.name == "転出届")).one()
+    assert f'href="/procedures/{moved.id}"' in page
+
+
+def test_a_value_that_is_not_a_code_is_left_out_of_its_cell_and_kept_in_the_detail(
+    runner, db_session, tmp_path
+):
+    city_with_odd_columns(db_session)
+    _path, rows = export(runner, tmp_path)
+    moved = by_name(rows)["転出届"]
+    assert moved["事務区分"] == ""
+    assert moved["手続の受け手"] == "3 地方等"
+    assert moved["手続(類型、主体、受け手等)に関する補足"] == (
+        "【部】市民自治部\n【事務区分】自治事務？\n【手続の受け手】3 地方等; 5 国民等"
+    )

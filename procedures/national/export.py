@@ -235,13 +235,16 @@ class NationalWriter:
             return
         key = ("blockers", keys)
         if key not in self._memo:
-            national = {self.codes["blockers"][k] for k in keys if k in self.codes["blockers"]}
+            mapped, words = self.codes["blockers"], self.codes["blocker_words"]
+            national = {mapped[k] for k in keys if k in mapped}
             order = self.layout.single_value[column]
-            chosen = next(c for n in order for c in national if c.split(" ", 1)[0] == n)
+            chosen = next((c for n in order for c in national if c.split(" ", 1)[0] == n), None)
             detail = reason = None
-            if tuple(V.blockers(chosen)[0]) != keys:
-                detail = "; ".join(self.codes["blocker_words"][k] for k in keys)
-                if tuple(V.blockers(detail)[0]) != keys:
+            if chosen is None or tuple(V.blockers(chosen)[0]) != keys:
+                detail = "; ".join(words.get(k, k) for k in keys)
+                if any(k not in mapped for k in keys):
+                    reason = "not_a_code"
+                elif tuple(V.blockers(detail)[0]) != keys:
                     reason = "not_read_back"
             self._memo[key] = (chosen, detail, reason)
         self._put(row, record, column, record.blockers, self._memo[key])

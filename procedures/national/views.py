@@ -19,14 +19,14 @@ bp = Blueprint("national", __name__, url_prefix="/national")
 REASONS = {
     "not_a_code": _l(
         "Not a code of the national list: the cell is left blank and the value is written "
-        "in the 補足 column."
+        "in the 補足 (notes) column."
     ),
     "several_values": _l(
         "Several values where the national layout holds one: the first is written, all of "
-        "them in the 補足 column."
+        "them in the 補足 (notes) column."
     ),
     "not_read_back": _l(
-        "The 補足 column cannot carry this value back: importing the export would read "
+        "The 補足 (notes) column cannot carry this value back: importing the export would read "
         "another value."
     ),
 }
