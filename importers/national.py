@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ class Column:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Layout:
     """The national layout and the city's mapping onto it (national_r7.json)."""
 
@@ -67,39 +67,33 @@ class Layout:
     detail_headers: dict[str, str]
     local_id_prefix: str
     separator: str
+    #: Column name -> column; the column names in order; the 補足 columns in order.
+    by_name: dict[str, Column] = field(init=False, repr=False)
+    names: list[str] = field(init=False, repr=False)
+    detail_columns: list[str] = field(init=False, repr=False)
 
-    @property
-    def names(self) -> list[str]:
-        """Return the column names in order."""
-        return [column.name for column in self.columns]
+    def __post_init__(self) -> None:
+        # Looked up for every cell of an export: computed once (the layout never changes).
+        by_name = {column.name: column for column in self.columns}
+        object.__setattr__(self, "by_name", by_name)
+        object.__setattr__(self, "names", [column.name for column in self.columns])
+        details = [c.name for c in self.columns if not c.detail]
+        object.__setattr__(self, "detail_columns", details)
 
     def column(self, name: str) -> Column:
         """Return the column of a name."""
-        return _by_name(self)[name]
-
-    @property
-    def detail_columns(self) -> list[str]:
-        """Return the 補足 columns in order."""
-        return [c.name for c in self.columns if not c.detail]
+        return self.by_name[name]
 
     def detail_of(self, header: str) -> str:
         """Return the 補足 column that carries a column's or a city field's detail."""
-        if header in _by_name(self):
-            return self.column(header).detail or header
+        column = self.by_name.get(header)
+        if column is not None:
+            return column.detail or header
         return self.detail_headers.get(header, self.detail_columns[0])
 
     def known_headers(self) -> frozenset[str]:
         """Return every header a 【…】 segment may name."""
         return frozenset(self.names) | frozenset(self.detail_headers) | {STEPS_HEADER}
-
-
-@cache
-def _columns_by_name(columns: tuple[Column, ...]) -> dict[str, Column]:
-    return {column.name: column for column in columns}
-
-
-def _by_name(layout: Layout) -> dict[str, Column]:
-    return _columns_by_name(layout.columns)
 
 
 @cache

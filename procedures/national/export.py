@@ -79,6 +79,8 @@ class NationalWriter:
         self.findings: list[Finding] = []
         self._memo: dict[tuple[str, Any], tuple[Any, str | None, str | None]] = {}
         self._steps_memo: dict[tuple[Any, ...], str | None] = {}
+        #: Each stored steps text in its normal form ("" for none), computed once.
+        self._stored: dict[str | None, str] = {}
         self._whole_columns(session)
         # The Japanese label of a channel code, which the importer reads back as the code.
         labels = load_value_words()["channel"]["labels"]
@@ -321,14 +323,10 @@ class NationalWriter:
                 row.cells[header] = self.codes["shared_procedure"][text]
             elif header in layout.detail_columns:
                 row.cells[header] = text
-            elif header in self._layout_names:
+            elif header in layout.by_name:
                 self._extra_cell(row, record, header, text)
             else:
                 row.detail(layout, header, text)
-
-    @property
-    def _layout_names(self) -> frozenset[str]:
-        return frozenset(self.layout.names)
 
     def _extra_cell(self, row: _Row, record: Any, header: str, text: str) -> None:
         column = self.layout.column(header)
@@ -377,7 +375,9 @@ class NationalWriter:
 
     def _steps(self, row: _Row, record: Any) -> None:
         """Name the steps in the 補足 when the written codes would tell other ones."""
-        stored = S.encode(S.decode(record.steps))
+        stored = self._stored.get(record.steps)
+        if stored is None:
+            stored = self._stored[record.steps] = S.encode(S.decode(record.steps)) or ""
         cells = row.cells
         key = (
             stored,
@@ -393,7 +393,7 @@ class NationalWriter:
         if key not in self._steps_memo:
             self._steps_memo[key] = self._steps_differ(key)
         if self._steps_memo[key] is not None:
-            row.detail(self.layout, STEPS_HEADER, steps_detail(stored))
+            row.detail(self.layout, STEPS_HEADER, steps_detail(stored or None))
 
     def _steps_differ(self, key: tuple[Any, ...]) -> str | None:
         stored, status, identity, seal, fee, payment, attachments, submission, waived = key
@@ -410,7 +410,7 @@ class NationalWriter:
             originals_from_submission=True,
             waived=S.waived(waived)[0] if waived else None,
         )
-        return None if S.derived_text(facts) == stored else "differs"
+        return None if (S.derived_text(facts) or "") == stored else "differs"
 
 
 def _query() -> Any:
