@@ -65,6 +65,8 @@ class Layout:
     single_value: dict[str, tuple[str, ...]]
     #: Header of a city field without an R7 column -> the 補足 column that carries it.
     detail_headers: dict[str, str]
+    #: Field -> the header under which words not understood are written back.
+    raw_headers: dict[str, str]
     local_id_prefix: str
     separator: str
     #: Column name -> column; the column names in order; the 補足 columns in order.
@@ -112,6 +114,7 @@ def load_layout(path: Path = LAYOUT_FILE) -> Layout:
         data["city_codes"],
         {name: tuple(order) for name, order in data["single_value"].items()},
         data["detail_headers"],
+        data["raw_headers"],
         data["local_id_prefix"],
         data["multi_value_separator"],
     )
@@ -149,6 +152,9 @@ def _check(layout: Layout) -> None:
     listed += [codes["attachment_other"], codes["attachment_none"]]
     if not set(written) <= payment or not set(listed) <= attachments:
         raise ValueError("national_r7.json: a payment or attachment code is not in its list")
+    unknown = set(layout.raw_headers.values()) - set(layout.names) - set(layout.detail_headers)
+    if unknown:
+        raise ValueError(f"national_r7.json: raw_headers name no column or detail: {unknown}")
     for name, order in layout.single_value.items():
         numbers = {code.split(" ", 1)[0] for code in layout.column(name).codes}
         if set(order) != numbers:

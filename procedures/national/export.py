@@ -30,7 +30,7 @@ _FIELDS = (
     "online_volume", "offline_volume", "visit_required", "visit_reason", "fee_required",
     "fee_payment", "attachments", "originals_required", "seal_required", "identity_check",
     "mynaportal_eligible", "online_status", "channel", "verdict", "verdict_reason", "blockers",
-    "target_fiscal_year", "done_fiscal_year", "notes", "extra", "steps",
+    "target_fiscal_year", "done_fiscal_year", "notes", "extra", "steps", "raw_values",
 )  # fmt: skip
 
 
@@ -110,8 +110,10 @@ class NationalWriter:
         seal = V.SEAL_BY_IDENTITY
         self.with_seal = any(
             s != (seal.get(i) if i is not None else None) for _k, _v, i, s in combos
-        )
-        self.with_visit = any(v != (True if k == "inspection" else None) for k, v, _i, _s in combos)
+        ) or _words_kept(session, "seal_required")
+        self.with_visit = any(
+            v != (True if k == "inspection" else None) for k, v, _i, _s in combos
+        ) or _words_kept(session, "visit_required")
 
     # -- one value, its code and what reading the code back gives ----------------------------
 
@@ -214,6 +216,8 @@ class NationalWriter:
         cells["非オンライン手続件数"] = record.offline_volume
         self._extras(row, record)
         self._city_fields(row, record)
+        if record.raw_values:
+            self._words(row, record)
         self._steps(row, record)
         return self._cells(row)
 
@@ -373,6 +377,15 @@ class NationalWriter:
         if record.notes:
             row.detail(layout, "備考", record.notes)
 
+    def _words(self, row: _Row, record: Any) -> None:
+        """Write back the words a division wrote that were not understood (the field unknown)."""
+        headers = self.layout.raw_headers
+        for name, words in json.loads(record.raw_values).items():
+            value = getattr(record, name, None)
+            unknown = value is None or value == "" or (name == "mynaportal_eligible" and not value)
+            if name in headers and unknown:
+                row.detail(self.layout, headers[name], str(words))
+
     def _steps(self, row: _Row, record: Any) -> None:
         """Name the steps in the 補足 when the written codes would tell other ones."""
         stored = self._stored.get(record.steps)
@@ -411,6 +424,13 @@ class NationalWriter:
             waived=S.waived(waived)[0] if waived else None,
         )
         return None if (S.derived_text(facts) or "") == stored else "differs"
+
+
+def _words_kept(session: Session, field_name: str) -> bool:
+    """Tell whether some procedure keeps words not understood for a field."""
+    pattern = f'%"{field_name}"%'
+    query = select(col(Procedure.id)).where(col(Procedure.raw_values).like(pattern)).limit(1)
+    return session.execute(query).first() is not None
 
 
 def _query() -> Any:
