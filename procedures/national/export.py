@@ -34,6 +34,15 @@ _FIELDS = (
 )  # fmt: skip
 
 
+#: Single-valued fields written as one code: (column, field, the importer's reader of it).
+_CODED: tuple[tuple[str, str, Callable[[Any], tuple[Any, Any]]], ...] = (
+    ("手続類型", "kind", V.kind),
+    ("手続主体", "applicant", V.applicant),
+    ("オンライン化の実施状況", "online_status", V.online_status),
+    ("申請等における本人確認手法", "identity_check", V.identity_check),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A value of one procedure that could not be written as a code of its column."""
@@ -138,6 +147,15 @@ class NationalWriter:
             self._memo[key] = (code, detail, reason)
         return self._memo[key]
 
+    def _code(
+        self, row: _Row, record: Any, column: str, name: str, value: str, reader: Callable
+    ) -> None:
+        """Write a single-valued field as its national code (city_codes[name])."""
+        typed = int(value) if name == "identity_check" else value
+        words = self.codes.get(f"{name}_words", {}).get(value)
+        found = self._coded(column, typed, self.codes[name].get(value), reader, words)
+        self._put(row, record, column, typed, found)
+
     def _put(self, row: _Row, record: Any, column: str, value: Any, found: tuple) -> None:
         cell, detail, reason = found
         row.cells[column] = cell
@@ -163,39 +181,12 @@ class NationalWriter:
         cells["法令名"] = _text(record.legal_basis)
         if self.with_department:
             row.detail(layout, "部", record.department)
-        if record.kind is not None:
-            kind = record.kind
-            found = self._coded(
-                "手続類型", kind, codes["kind"].get(kind), V.kind, codes["kind_words"].get(kind)
-            )
-            self._put(row, record, "手続類型", kind, found)
-        if record.applicant is not None:
-            found = self._coded(
-                "手続主体",
-                record.applicant,
-                codes["applicant"].get(record.applicant),
-                V.applicant,
-                None,
-            )
-            self._put(row, record, "手続主体", record.applicant, found)
-        if record.online_status is not None:
-            status = str(record.online_status)
-            found = self._coded(
-                "オンライン化の実施状況",
-                status,
-                codes["online_status"].get(status),
-                V.online_status,
-                codes["online_status_words"].get(status),
-            )
-            self._put(row, record, "オンライン化の実施状況", status, found)
+        for column, name, reader in _CODED:
+            value = getattr(record, name)
+            if value is not None:
+                self._code(row, record, column, name, str(value), reader)
         self._blockers(row, record)
         self._years(row, record)
-        if record.identity_check is not None:
-            code = codes["identity_check"].get(str(record.identity_check))
-            found = self._coded(
-                "申請等における本人確認手法", record.identity_check, code, V.identity_check, None
-            )
-            self._put(row, record, "申請等における本人確認手法", record.identity_check, found)
         if record.fee_required is not None:
             cells["手数料等の納付有無"] = codes["fee_required"][str(record.fee_required).lower()]
         self._listed(row, record, "手数料等の納付方法", record.fee_payment, self._payment_code)
