@@ -144,18 +144,6 @@ def test_importing_the_export_into_an_empty_database_gives_the_same_procedures(
     assert summary[0] == summary[1]
 
 
-@pytest.mark.parametrize("role", ["viewer", "division"])
-def test_only_the_dx_office_may_export_for_the_national_survey(client, db_session, role):
-    from procedures.models import Role
-    from tests.conftest import add_user, login
-
-    add_division(db_session, "市民課")
-    add_user(db_session, "someone", Role(role), "市民課" if role == "division" else None)
-    login(client, "someone")
-    assert client.get("/national/").status_code == 403
-    assert client.get("/national/export.xlsx").status_code == 403
-
-
 def city_with_odd_columns(session: Session) -> None:
     """Procedures whose imported columns hold what the national lists do not."""
     from procedures.catalogue.extras import extra_header_ids
