@@ -236,7 +236,7 @@ def write_section(key: str, lines: list[str]) -> None:
 
 
 #: The sections of docs/BENCHMARKS.md that `make bench` rewrites, in the order it runs them.
-SECTIONS = ("startup", "import", "plan", "triage", "exports")
+SECTIONS = ("startup", "import", "plan", "triage", "exports", "national")
 
 
 def main() -> None:
@@ -273,6 +273,10 @@ def main() -> None:
         from exports import main as exports_benchmark
 
         exports_benchmark(command)
+    if "national" in only:
+        from national import main as national_benchmark
+
+        national_benchmark(command)
 
 
 if __name__ == "__main__":

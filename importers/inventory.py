@@ -14,6 +14,7 @@ from functools import lru_cache, partial
 from itertools import compress, repeat
 from typing import Any
 
+from importers import national
 from importers import steps as S
 from importers import text as T
 from importers import values as V
@@ -220,6 +221,12 @@ def _parse_sheet(
     layout = detect_header(rows, raw.merges, mapping)
     if layout is None:
         return _skip(raw, "sheet_no_header", problems)
+    national_steps: dict[int, str] = {}
+    if national.is_national_layout(layout.headers):
+        # The 補足 details of the national layout go back to their cells and fields first.
+        unfolded = national.unfold(rows, layout.header_index)
+        national_steps = {raw.row_number(r): text for r, text in unfolded.steps.items()}
+        layout = detect_header(rows, raw.merges, mapping) or layout
     headers = _display_headers(layout)
     fields = list(layout.fields)
     _apply_override(headers, fields, mapping)
@@ -297,9 +304,22 @@ def _parse_sheet(
                 header,
             )
         )
+    if national_steps:
+        _set_steps(accepted, national_steps)
     sheet_problems.sort(key=lambda p: (p.row is not None, p.row or 0))  # sheet-wide first
     problems.extend(sheet_problems)
     return SheetResult(raw.name, header_row, columns, accepted, None, signature, unrecognised)
+
+
+def _set_steps(accepted: list[ParsedRow], written: dict[int, str]) -> None:
+    """Give the rows whose 補足 names their steps exactly those steps."""
+    for row in accepted:
+        if row.row not in written or row.table is None:
+            continue
+        column = row.table.fields.setdefault(
+            S.STEPS_FIELD, [ABSENT] * len(row.table.fields["name"])
+        )
+        column[row.position] = national.read_steps_detail(written[row.row]) or ABSENT
 
 
 def _samples(rows: list[list[Any]], start: int, column: int) -> list[str]:

@@ -343,3 +343,22 @@ def shared_chromium():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def empty_app(request, tmp_path):
+    """A second app on a database of its own, migrated and empty (a round trip's other end)."""
+    if ON_POSTGRES:
+        schemas = request.getfixturevalue("_postgres_schemas")
+        schema = schemas.create()
+        schemas.fill(schema)
+        url = _schema_url(schema)
+    else:
+        url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        request.getfixturevalue("_sqlite_template").fill(url)
+    second = _create_app(url)
+    yield second
+    wait_for_imports(second)
+    second.extensions["engine"].dispose()
+    if ON_POSTGRES:
+        schemas.drop(schema)

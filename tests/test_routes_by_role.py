@@ -48,6 +48,8 @@ TABLE = [
     ("POST", "/procedures/bulk", LOGIN, DENIED, OK, OK, OK),
     ("POST", "/procedures/bulk/apply", LOGIN, DENIED, OK, OK, OK),
     ("GET", "/exports/inventory.xlsx", LOGIN, OK, OK, OK, OK),
+    ("GET", "/national/", LOGIN, DENIED, DENIED, OK, OK),
+    ("GET", "/national/export.xlsx", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/imports/", LOGIN, DENIED, OK, OK, OK),
     ("GET", "/imports/new", LOGIN, DENIED, OK, OK, OK),
     ("POST", "/imports/new", LOGIN, DENIED, OK, OK, OK),
