@@ -50,14 +50,35 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Imported here, not at the top: `import procedures.models` (Alembic, the benchmarks) must
     # not load the web layer.
-    from procedures import accounts, catalogue, dashboard, demo, imports, plan, priority, survey
+    from procedures import (
+        accounts,
+        catalogue,
+        dashboard,
+        demo,
+        imports,
+        national,
+        plan,
+        priority,
+        survey,
+    )
     from procedures import help as help_pages
     from procedures.core import auth, cli, db, errors, i18n, security, templating
 
     # Core first (database, sign-in, languages, errors, templating), then each area of the job.
     for area in (db, i18n, auth, errors, templating, security, cli):
         area.init_app(app)
-    for area in (accounts, catalogue, imports, plan, priority, dashboard, survey, demo, help_pages):
+    for area in (
+        accounts,
+        catalogue,
+        imports,
+        plan,
+        priority,
+        national,
+        dashboard,
+        survey,
+        demo,
+        help_pages,
+    ):
         area.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind a reverse proxy every request comes from the proxy's address: take the

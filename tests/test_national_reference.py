@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from procedures.models import AuditEvent, MatchStatus, NationalEntry, NationalLink, Role
+from procedures.models import (
+    AuditEvent,
+    MatchStatus,
+    NationalEntry,
+    NationalLink,
+    NationalLoad,
+    Role,
+)
 from procedures.national.links import confirm_link, link_exact, reject_suggestion, suggest
 from procedures.national.reference import load_reference
 from procedures.national.review import mark_reviewed, queue, remaining
@@ -121,7 +129,7 @@ def test_a_newer_load_flags_exactly_the_changed_and_removed_links_and_a_review_l
             AuditEvent.procedure_id == ids[0], AuditEvent.action == "national_review"
         )
     ).all()
-    assert audit == [("national_review", "online_status", "1001")]
+    assert audit == [("national_review", "online_status", None)]
 
 
 def test_unchanged_links_move_to_the_newer_load_and_older_entries_are_dropped(db_session):
@@ -158,9 +166,7 @@ def test_suggestions_put_the_procedures_own_id_first_then_the_closest_names(db_s
     division = add_division(db_session, "市民課")
     by_code = add_procedure(db_session, division, "まったく別の名前", code="1007")
     by_name = add_procedure(db_session, division, "テスト手続12の交付申請")
-    by_law = add_procedure(
-        db_session, division, "テスト手続の交付申請", legal_basis="テスト法13"
-    )
+    by_law = add_procedure(db_session, division, "テスト手続の交付申請", legal_basis="テスト法13")
     db_session.commit()
     found = suggest(db_session, [by_code, by_name, by_law])
     assert [(s.national_id, s.exact) for s in found[by_code.id]][:1] == [("1007", True)]
@@ -198,3 +204,125 @@ def test_procedures_imported_from_the_national_file_link_by_their_own_id(db_sess
     ).scalar_one()
     assert audited == 3
     assert link_exact(db_session, user_id=None) == 0
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def upload_reference(client, content: bytes, name: str = "national.xlsx"):
+    token = csrf_token(client, "/national")
+    return client.post(
+        "/national/load",
+        data={"csrf_token": token, "file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.fixture
+def office(client, db_session):
+    add_user(db_session, "office", Role.dx_office)
+    login(client, "office")
+    return client
+
+
+def test_the_whole_scenario_through_the_pages_leaves_three_to_review(office, db_session):
+    entries = national_entries()
+    assert upload_reference(office, national_workbook(entries)).status_code == 302
+    ids = linked_city(db_session)
+    response = upload_reference(office, national_workbook(three_changed_one_removed(entries)))
+    assert response.headers["Location"].endswith("/national/review")
+    page = office.get("/national/review").get_data(as_text=True)
+    assert "確認が残っている手続：4件" in page
+    review = office.get(f"/national/review/{ids[1]}").get_data(as_text=True)
+    # Old national, new national and the city's own name, the changed row marked.
+    assert re.search(
+        r'<tr class="changed">\s*<th scope="row">手続名 <span class="badge badge-warn">変更</span>'
+        r"</th>\s*<td>テスト手続2の交付申請</td>\s*<td>テスト手続2の交付申請\(改称\)</td>\s*"
+        r"<td>テスト手続2の交付申請</td>",
+        review,
+    )
+    token = csrf_token(office, f"/national/review/{ids[1]}")
+    response = office.post(f"/national/review/{ids[1]}", data={"csrf_token": token})
+    assert response.status_code == 302
+    page = office.get("/national/review").get_data(as_text=True)
+    assert "確認が残っている手続：3件" in page
+    assert "国の棚卸結果 (3)" in page  # the navigation's count
+
+
+def test_a_file_without_national_ids_is_refused_in_english_and_nothing_changes(office, db_session):
+    upload_reference(office, national_workbook(national_entries()))
+    office.get("/lang/en")
+    wrong = io.BytesIO()
+    workbook = Workbook()
+    workbook.active.append(["課名", "手続名", "年間件数"])
+    workbook.active.append(["市民課", "住民票の写しの交付", 1200])
+    workbook.save(wrong)
+    response = upload_reference(office, wrong.getvalue(), "city.xlsx")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "The file was not loaded; nothing changed." in page
+    assert "No column of this file is a national procedure ID (手続ID)." in page
+    loads = db_session.execute(select(func.count()).select_from(NationalLoad)).scalar_one()
+    entries = db_session.execute(select(func.count()).select_from(NationalEntry)).scalar_one()
+    assert (loads, entries) == (1, 30)
+
+
+def test_a_file_that_is_no_spreadsheet_is_refused_in_japanese(office, db_session):
+    response = upload_reference(office, b"\x00\x01 not a workbook", "national.xlsx")
+    assert response.status_code == 400
+    assert "ファイルは読み込まれず、何も変更されていません。" in response.get_data(as_text=True)
+    assert db_session.execute(select(func.count()).select_from(NationalLoad)).scalar_one() == 0
+
+
+def test_linking_on_the_page_confirms_rejects_and_refuses_an_unknown_id(office, db_session):
+    upload_reference(office, national_workbook(national_entries()))
+    division = add_division(db_session, "市民課")
+    procedure = add_procedure(db_session, division, "テスト手続12の交付申請")
+    page = office.get("/national/links").get_data(as_text=True)
+    assert "<strong>1012</strong> テスト手続12の交付申請" in page
+    token = csrf_token(office, "/national/links")
+    office.post(
+        f"/national/links/{procedure.id}/confirm", data={"csrf_token": token, "national_id": "9999"}
+    )
+    assert "9999 は読み込まれている国の棚卸結果の手続IDではない" in office.get(
+        "/national/links"
+    ).get_data(as_text=True)
+    office.post(
+        f"/national/links/{procedure.id}/confirm", data={"csrf_token": token, "national_id": "1012"}
+    )
+    links = db_session.execute(
+        select(NationalLink.national_id, NationalLink.status, NationalLink.user_id)
+    ).all()
+    assert [(link[0], link[1]) for link in links] == [("1012", MatchStatus.confirmed)]
+    history = db_session.execute(
+        select(AuditEvent.action, AuditEvent.new_value).where(
+            AuditEvent.procedure_id == procedure.id
+        )
+    ).all()
+    assert history == [("national_link", "1012")]
+
+
+@pytest.mark.parametrize("role", [Role.division, Role.viewer])
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/national"),
+        ("get", "/national/links"),
+        ("get", "/national/review"),
+        ("get", "/national/review/1"),
+        ("post", "/national/load"),
+        ("post", "/national/links/exact"),
+        ("post", "/national/links/1/confirm"),
+        ("post", "/national/review/1"),
+    ],
+)
+def test_only_the_dx_office_and_admin_load_link_and_review(client, db_session, role, method, url):
+    division = add_division(db_session, "市民課")
+    add_procedure(db_session, division, "住民票の写しの交付")
+    add_user(db_session, "someone", role, division="市民課" if role == Role.division else None)
+    login(client, "someone")
+    # A valid token (the sign-out form's): the role, not the token, refuses the request.
+    token = csrf_token(client, "/procedures")
+    data = {"csrf_token": token, "national_id": "1001"} if method == "post" else None
+    assert getattr(client, method)(url, data=data).status_code == 403
+    assert "/national" not in client.get("/procedures").get_data(as_text=True)

@@ -94,6 +94,17 @@ TABLE = [
     ("GET", "/help/review", LOGIN, OK, OK, OK, OK),
     ("POST", "/missing/{other}/keep", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/missing/{own}/retire", LOGIN, DENIED, OK, OK, OK),
+    # The national reference: the DX office's alone (a POST without a file or an ID is refused
+    # with a message; a procedure without a link has no review page).
+    ("GET", "/national", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/national/load", LOGIN, DENIED, DENIED, OK, OK),
+    ("GET", "/national/links", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/national/links/exact", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/national/links/{other}/confirm", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/national/links/{other}/reject", LOGIN, DENIED, DENIED, OK, OK),
+    ("GET", "/national/review", LOGIN, DENIED, DENIED, OK, OK),
+    ("GET", "/national/review/{other}", LOGIN, DENIED, DENIED, OK, OK),
+    ("POST", "/national/review/{other}", LOGIN, DENIED, DENIED, OK, OK),
     ("GET", "/survey/", LOGIN, DENIED, OK, OK, OK),
     ("GET", "/survey/2026/{own_division}.xlsx", LOGIN, DENIED, OK, OK, OK),
     ("GET", "/survey/2026/{other_division}.xlsx", LOGIN, DENIED, DENIED, OK, OK),

@@ -169,9 +169,8 @@ def mark_reviewed(session: Session, *, procedure_id: int, user_id: int | None) -
             procedure_id=procedure_id,
             user_id=user_id,
             action="national_review",
-            field="national_id",
+            field="national_changes",
             old_value=changes,
-            new_value=None if changes == REMOVED else link.national_id,
         )
     )
     if changes == REMOVED:
