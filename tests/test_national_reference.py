@@ -326,3 +326,29 @@ def test_only_the_dx_office_and_admin_load_link_and_review(client, db_session, r
     data = {"csrf_token": token, "national_id": "1001"} if method == "post" else None
     assert getattr(client, method)(url, data=data).status_code == 403
     assert "/national" not in client.get("/procedures").get_data(as_text=True)
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def test_the_command_loads_a_reference_and_says_what_it_flagged(runner, db_session, tmp_path):
+    entries = national_entries()
+    first = tmp_path / "national.xlsx"
+    first.write_bytes(national_workbook(entries))
+    result = runner.invoke(args=["load-national-reference", str(first)])
+    assert result.exit_code == 0, result.output
+    assert "Loaded 30 national procedures from national.xlsx" in result.output
+    linked_city(db_session)
+    newer = tmp_path / "national-newer.xlsx"
+    newer.write_bytes(national_workbook(three_changed_one_removed(entries)))
+    result = runner.invoke(args=["load-national-reference", str(newer)])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("Flagged for review: 4.")
+
+
+def test_the_command_exits_1_with_the_reason_when_nothing_can_be_loaded(runner, tmp_path):
+    city = tmp_path / "city.csv"
+    city.write_text("課名,手続名\n市民課,住民票の写しの交付\n", encoding="utf-8")
+    result = runner.invoke(args=["load-national-reference", str(city)])
+    assert result.exit_code == 1
+    assert "refused: no column of the file is a national procedure ID (手続ID)" in result.output

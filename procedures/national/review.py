@@ -103,10 +103,10 @@ class Review:
 
     @property
     def changed(self) -> set[str]:
-        """The entry fields that changed (every field when the entry is gone)."""
+        """The entry fields that changed (none when the entry is gone: the page says so once)."""
         if self.removed:
-            return set(COMPARED)
-        return set((self.link.changes or "").split(","))
+            return set()
+        return set((self.link.changes or "").split(",")) & set(COMPARED)
 
     def rows(self) -> list[tuple[str, Any, Any, Any, bool]]:
         """Return (field, old national, new national, the city's own, changed) per field."""
