@@ -430,3 +430,70 @@ class UserSession(SQLModel, table=True):
     address: str = Field(max_length=64)
     #: The browser's User-Agent at sign-in, cut to its first 300 characters.
     user_agent: str = Field(max_length=300)
+
+
+class NationalLoad(SQLModel, table=True):
+    """One load of the national inventory as a reference: not the city's own procedures."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: The file's name as uploaded or given to the command.
+    file_name: str = Field(max_length=500)
+    #: SHA-256 of the file's bytes, in hex: says whether two loads were the same file.
+    sha256: str = Field(max_length=64)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    loaded_at: datetime = Field(default_factory=utcnow)
+    #: Entries stored: the rows with a 手続ID, a repeated ID counted once.
+    rows: int = 0
+    #: Links this load flagged for review.
+    flagged: int = 0
+
+
+class NationalEntry(SQLModel, table=True):
+    """One procedure of a loaded national inventory, kept while a load or a link needs it."""
+
+    __table_args__ = (
+        UniqueConstraint("load_id", "national_id", name="uq_nationalentry_load_national"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # No index of its own: the unique (load_id, national_id) serves lookups by load.
+    load_id: int = Field(foreign_key="nationalload.id")
+    #: The national 手続ID.
+    national_id: str = Field(max_length=100)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    #: The name as suggestions compare it (procedures.priority.national_list.normalise).
+    name_key: str = Field(sa_column=Column(Text, nullable=False))
+    legal_basis: str | None = Field(default=None, sa_column=Column(Text))
+    #: 所管府省庁: the ministry in charge.
+    ministry: str | None = Field(default=None, sa_column=Column(Text))
+    online_status: str | None = Field(default=None, max_length=20)
+    #: Blocker codes, sorted, joined by "; " (compared as text).
+    blockers: str = Field(default="", max_length=500)
+    identity_check: int | None = None
+    annual_volume: int | None = None
+    online_volume: int | None = None
+    offline_volume: int | None = None
+
+
+class NationalLink(SQLModel, table=True):
+    """A city procedure's national 手続ID: a link a person confirmed, or a rejected suggestion."""
+
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "national_id", name="uq_nationallink_procedure_national"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # No index of its own: the unique (procedure_id, national_id) serves lookups by procedure.
+    procedure_id: int = Field(foreign_key="procedure.id")
+    national_id: str = Field(max_length=100)
+    #: confirmed (one per procedure) or rejected (never suggested again).
+    status: MatchStatus = Field(default=MatchStatus.confirmed, index=True, sa_type=String(20))
+    #: The load whose entry a person last saw for this link: the "old national" of a review.
+    load_id: int | None = Field(default=None, foreign_key="nationalload.id")
+    #: What changed in the national entry since, e.g. "name,online_status", or "removed";
+    #: NULL when there is nothing to review.
+    changes: str | None = Field(default=None, max_length=200)
+    #: The load that raised the flag: the "new national" of a review.
+    flagged_load_id: int | None = Field(default=None, foreign_key="nationalload.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow)

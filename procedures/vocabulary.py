@@ -199,3 +199,6 @@ class StepField:
 
 #: Field name ("step:payment") -> its label, for every step of the list.
 STEP_FIELDS = {step_field(step.key): StepField(step.key) for step in STEPS}
+
+#: A national reference flag's word for an entry no longer in the newer load.
+NATIONAL_REMOVED = _l("No longer in the national inventory")

@@ -30,6 +30,8 @@ from procedures.models import (
     User,
     Verdict,
 )
+from procedures.national.links import confirm_link
+from procedures.national.reference import load_reference
 from procedures.plan.policy import ensure_policy, set_pin
 from procedures.plan.saved import save_plan_snapshot
 from procedures.plan.schedule import recompute_plan
@@ -41,6 +43,7 @@ from tests.test_browser import (  # noqa: F401
     live_server,
     shoot,
 )
+from tests.test_national_reference import national_entries, national_workbook
 
 pytestmark = pytest.mark.browser
 
@@ -119,7 +122,8 @@ def inventory(rows: list[list[object]]) -> bytes:
 def city(db_session) -> dict[str, int]:
     """A small city with something on every page: two divisions, procedures judged with
     blockers, a plan with a pin and a saved version, a committed and a previewed import,
-    a missing procedure and priority-list matches (suggested and confirmed)."""
+    a missing procedure, priority-list matches (suggested and confirmed) and a national
+    reference with a change to review."""
     session = db_session
     shimin = add_division(session, "市民課", "市民自治部")
     kodomo = add_division(session, "子育て給付課", "子ども青少年部")
@@ -216,6 +220,13 @@ def city(db_session) -> dict[str, int]:
             status=MatchStatus.confirmed,
         )
     )
+    # A national reference: the own procedure linked, its entry changed by a newer load.
+    national = national_entries(3)
+    national["1001"][2] = "本人等による住民票の写し等の交付請求"
+    load_reference(session, content=national_workbook(national), file_name="r6.xlsx", user_id=None)
+    confirm_link(session, procedure_id=own.id, national_id="1001", user_id=office_id)
+    national["1001"][5] = "1 実施済"
+    load_reference(session, content=national_workbook(national), file_name="r7.xlsx", user_id=None)
     session.commit()
     year = min(row["fiscal_year"] for row in policy.policy["years"])
     return {

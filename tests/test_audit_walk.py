@@ -82,6 +82,10 @@ NOT_PROCEDURE_WRITES = {
     "auth.change_password": "changes the user's own password (security log)",
     "survey.download": "records when a division's workbook was made",
     "survey.download_all": "records when the divisions' workbooks were made",
+    "national.load": "loads the national inventory as a reference and flags links",
+    "national.link_all_exact": "links procedures to national IDs (audited on each procedure)",
+    "national.decide": "links a procedure to a national ID or rejects one (audited)",
+    "national.reviewed": "clears a procedure's review flag (audited)",
 }
 
 ALL_PATHS = [path for paths in WRITE_PATHS.values() for path in paths]

@@ -14,6 +14,7 @@ from procedures.models import (
     AuditEvent,
     ImportBatch,
     Lifecycle,
+    NationalLink,
     PlanPin,
     Procedure,
     Role,
@@ -192,7 +193,7 @@ def test_revert_is_refused_when_a_later_edit_touched_a_procedure(db_session, bef
     assert db_session.get(ImportBatch, second).status == "committed"
 
 
-@pytest.mark.parametrize("touch", ["version", "pin", "missing_kept"])
+@pytest.mark.parametrize("touch", ["version", "pin", "missing_kept", "national_link"])
 def test_revert_is_refused_when_later_work_would_be_lost(db_session, before_second, touch):
     second = import_rows(db_session, SECOND, "second.xlsx")
     ids = ids_by_code(db_session)
@@ -204,6 +205,9 @@ def test_revert_is_refused_when_later_work_would_be_lost(db_session, before_seco
             .where(table.c.id == target)
             .values(verdict="feasible", version=table.c.version + 1)
         )
+    elif touch == "national_link":  # a created procedure linked to a national 手続ID
+        target, name = ids["N3"], "犬の登録"
+        db_session.add(NationalLink(procedure_id=target, national_id="48899"))
     elif touch == "pin":  # a created procedure pinned in the plan by a person
         target, name = ids["N2"], "証明書の郵送請求"
         db_session.add(PlanPin(procedure_id=target, fiscal_year=2027, reason="市長公約"))

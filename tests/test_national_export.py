@@ -178,7 +178,7 @@ def test_the_check_lists_each_value_that_is_not_a_code_grouped_with_a_link(
     add_user(db_session, "office", Role.dx_office)
     login(client, "office")
     client.get(f"/lang/{language}")
-    page = client.get("/national/").get_data(as_text=True)
+    page = client.get("/national/export").get_data(as_text=True)
     assert f'<h1 class="page-title">{heading}</h1>' in page
     assert count in page
     assert reason in page

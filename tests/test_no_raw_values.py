@@ -34,6 +34,7 @@ from procedures.models import (
 from procedures.survey.status import current_fiscal_year
 from procedures.vocabulary import CHANNELS, TIERS
 from tests.conftest import add_division, add_procedure, add_user, csrf_token, login
+from tests.test_national_reference import national_entries, national_workbook
 
 LANGUAGES = ("ja", "en")
 
@@ -192,6 +193,12 @@ class Reader:
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
         return urlsplit(response.headers["Location"]).path
 
+    def load_national(self, content: bytes, name: str) -> str:
+        """Load a national inventory as the reference, on its page."""
+        token = csrf_token(self.client, "/national")
+        data = {"csrf_token": token, "file": (io.BytesIO(content), name)}
+        return self.post("/national/load", data, content_type="multipart/form-data")
+
     def commit(self, location: str) -> str:
         """Import a previewed file as the whole inventory of its divisions."""
         return self.submit(location, f"{location}/commit", scope="whole")
@@ -345,6 +352,16 @@ def build_city(reader: Reader, db_session) -> None:
     ).first()
     assert match is not None, "the national list suggested nothing"
     reader.submit("/priority", f"/priority/matches/{match}/confirm")
+    # The national reference: loaded, a procedure linked, a newer load changes its entry.
+    national = national_entries(3)
+    national["1001"][2] = "本人等による住民票の写し等の交付請求"
+    reader.load_national(national_workbook(national), "r6.xlsx")
+    token = csrf_token(reader.client, "/national/links")
+    reader.post(f"/national/links/{resident}/confirm", {"csrf_token": token, "national_id": "1001"})
+    national["1001"][5] = "1 実施済"
+    national["1001"][6] = "1 法令又は条例の改正が必要"
+    page = reader.load_national(national_workbook(national), "r7.xlsx")
+    assert f'href="/national/review/{resident}"' in page, "the newer load flagged nothing"
     # A survey workbook made and returned as it came.
     workbook = reader.client.get(f"/survey/2026/{shimin}.xlsx").get_data()
     reader.commit(reader.upload(workbook, "survey.xlsx"))

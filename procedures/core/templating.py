@@ -18,6 +18,7 @@ from procedures.vocabulary import (
     CHANNELS,
     COMPLETENESS,
     KINDS,
+    NATIONAL_REMOVED,
     ONLINE_STATUSES,
     ROLES,
     STEP_FIELDS,
@@ -56,6 +57,9 @@ ACTIONS = {
     "bulk": _l("Bulk change"),
     "revert": _l("Reverted"),
     "priority_match": _l("Matched (confirmed)"),
+    "national_link": _l("Linked to a national procedure"),
+    "national_reject": _l("National suggestion rejected"),
+    "national_review": _l("National change reviewed"),
 }
 FIELDS = {
     "name": _l("Procedure name"),
@@ -93,6 +97,8 @@ FIELDS = {
     "pin": _l("Place in the plan"),
     "priority_procedure": _l("National priority list"),
     "steps": _l("Steps"),
+    "national_id": _l("National procedure ID"),
+    "national_changes": _l("Changed in the national inventory"),
     **STEP_FIELDS,
 }
 
@@ -242,6 +248,11 @@ def change_text(field_name: str | None, text: str | None) -> str:
         return _list_separator().join(event.strip() for event in text.split(";"))
     if field_name == "pin":
         return _pin(text)
+    if field_name == "national_changes":  # procedures.national.review: "name,online_status"
+        return _list_separator().join(
+            str(NATIONAL_REMOVED if name == "removed" else FIELDS.get(name, name))
+            for name in text.split(",")
+        )
     if field_name in _CODED:
         return label(_CODED[field_name], text)
     return text

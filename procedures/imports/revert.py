@@ -33,6 +33,7 @@ from procedures.models import (
     ImportBatch,
     Lifecycle,
     MatchStatus,
+    NationalLink,
     PlanEntry,
     PlanPin,
     PriorityMatch,
@@ -179,13 +180,15 @@ def _created_touched(connection: Connection, batch_id: int) -> list[tuple[int, s
     """Return (id, name) of the procedures the import created that a person has used since.
 
     Edited (its version moved on), pinned in the plan, matched to the national list by a
-    person, or kept in a saved plan: deleting it would lose that work.
+    person, linked to a national 手続ID (or a suggestion rejected), or kept in a saved plan:
+    deleting it would lose that work.
     """
     table = Procedure.__table__
     decided = (MatchStatus.confirmed.value, MatchStatus.rejected.value)
     pins = select(col(PlanPin.procedure_id))
     matches = select(col(PriorityMatch.procedure_id)).where(col(PriorityMatch.status).in_(decided))
     saved = select(col(SavedPlanEntry.procedure_id))
+    links = select(col(NationalLink.procedure_id))
     query = (
         select(table.c.id, table.c.name)
         .where(
@@ -195,6 +198,7 @@ def _created_touched(connection: Connection, batch_id: int) -> list[tuple[int, s
                 table.c.id.in_(pins),
                 table.c.id.in_(matches),
                 table.c.id.in_(saved),
+                table.c.id.in_(links),
             ),
         )
         .order_by(table.c.id)

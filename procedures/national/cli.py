@@ -1,13 +1,67 @@
-"""The national-layout export command."""
+"""The national commands: load a reference, export in the national layout."""
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from procedures.core import db
+from procedures.models import User
+
+#: Why a file gives no reference, as the command says it (importers.national_reference).
+REFUSALS = {
+    "no_id_column": "no column of the file is a national procedure ID (手続ID)",
+    "no_rows": "no row of the file has both a national procedure ID (手続ID) and a name",
+}
+
+
+@click.command("load-national-reference")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "login", help="The user the load is recorded for.")
+def load_national_reference_command(path: Path, login: str | None) -> None:
+    """Load a national inventory as the reference; exit 1 with the reason when nothing loads."""
+    # Loaded when first used: keeps the CLI's start-up close to the bare framework.
+    from importers.national_reference import NationalReferenceRefused
+    from importers.results import InventoryRefused
+    from procedures.national.reference import load_reference
+
+    started = time.perf_counter()
+    try:
+        with db.session_scope() as session:
+            user_id = _user_id(session, login)
+            outcome = load_reference(
+                session, content=path.read_bytes(), file_name=path.name, user_id=user_id
+            )
+    except InventoryRefused as refusal:
+        click.echo(f"refused: {refusal.message} Nothing was loaded.", err=True)
+        sys.exit(1)
+    except NationalReferenceRefused as refusal:
+        click.echo(f"refused: {REFUSALS[refusal.reason]}. Nothing was loaded.", err=True)
+        sys.exit(1)
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"Loaded {outcome.load.rows:,} national procedures from {path.name} in {seconds:.1f} s"
+        f" ({outcome.without_id:,} rows without an ID or a name, {outcome.repeated:,} repeated"
+        f" IDs, not loaded). Flagged for review: {outcome.flagged:,}."
+    )
+
+
+def _user_id(session: Session, login: str | None) -> int | None:
+    """Return the id of the user named by --user; exit 1 when there is none of that login."""
+    if login is None:
+        return None
+    user_id = session.execute(select(col(User.id)).where(col(User.login) == login)).scalar()
+    if user_id is None:
+        click.echo(f"refused: there is no user {login!r}; create it with create-user", err=True)
+        sys.exit(1)
+    return user_id
 
 
 @click.command("export-national")
