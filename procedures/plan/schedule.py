@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 from procedures.core import clock
 from procedures.core.bulk import ColumnBatch, bind_value, bulk_insert
 from procedures.models import Lifecycle, PlanEntry, Procedure, utcnow
+from procedures.plan.completion import completion_by_year
 from procedures.plan.policy import ensure_policy, load_pins, normalise_policy
 from procedures.plan.ranking import (
     RankedEntry,
@@ -148,6 +149,9 @@ class YearProgress:
     capacity: int | None
     planned: int = 0
     planned_volume: int = 0
+    #: Of the planned, those complete online once converted, and those with a step not known.
+    complete: int = 0
+    not_confirmed: int = 0
     done: int = 0
     done_volume: int = 0
     #: "past" (shows what was done, no plan), "current" or "coming".
@@ -163,7 +167,7 @@ def _state(fiscal_year: int, current_year: int) -> str:
 def progress(
     session: Session, policy: dict[str, Any], *, current_year: int | None = None
 ) -> list[YearProgress]:
-    """Return target, planned and done per fiscal year, counted in SQL.
+    """Return target, planned (and how many it completes online) and done per year, in SQL.
 
     The years are the policy's, those the plan places procedures in, and those procedures
     were put online in. A past year shows only what was done in it: a plan left there by a
@@ -184,6 +188,9 @@ def progress(
     for year, count, volume in planned:
         item = years.setdefault(year, YearProgress(year, None))
         item.planned, item.planned_volume = int(count), int(volume or 0)
+    for year, completion in completion_by_year(session, from_year=current_year).items():
+        item = years.setdefault(year, YearProgress(year, None))
+        item.complete, item.not_confirmed = completion.complete, completion.not_confirmed
     done = session.execute(
         select(
             col(Procedure.done_fiscal_year), func.count(), func.sum(col(Procedure.annual_volume))
