@@ -43,8 +43,8 @@ def feasible(db_session, division, name, **fields):
     return add_procedure(db_session, division, name, verdict=Verdict.feasible, **fields)
 
 
-def small_city(db_session) -> None:
-    """Five procedures whose volumes and steps tell the options apart."""
+def small_city(db_session) -> int:
+    """Five procedures whose volumes and steps tell the options apart; return their division."""
     division = add_division(db_session, "市民課", "市民自治部")
     # Mostly online already: only 1,000 of 10,000 would move.
     feasible(
@@ -76,6 +76,7 @@ def small_city(db_session) -> None:
         steps=steps(payment="offline"),
     )
     feasible(db_session, division, "臨時運行許可申請", code="E")
+    return division
 
 
 def placed(db_session) -> list[tuple[str, int, float]]:
@@ -282,7 +283,7 @@ def test_each_year_counts_the_procedures_its_conversions_complete(app, client, d
     ]
     client.get("/lang/en")
     page = client.get(f"/plan/{Y}").get_data(as_text=True)
-    assert "Of these, 1 become complete online once converted; 0 have a step not yet" in page
+    assert "Of these, complete online once converted: 1; with a step not yet confirmed: 0." in page
     csv_text = client.get(f"/plan/{Y}/export-utf-8.csv").data.decode("utf-8-sig")
     table = list(csv.reader(io.StringIO(csv_text)))
     assert [row[-1] for row in table] == ["Once converted", "Complete online", "Not complete"]

@@ -22,7 +22,7 @@ from procedures.core.spreadsheets import (
     write_header_row,
 )
 from procedures.models import Department, Division, Lifecycle, PlanEntry, Procedure
-from procedures.plan.completion import after_conversion
+from procedures.plan.completion import Judged
 from procedures.plan.reasons import reason_text
 from procedures.vocabulary import (
     BLOCKERS,
@@ -127,10 +127,7 @@ def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list
 
 def once_converted(rows: list[Any]) -> list[Completeness]:
     """Return where each plan row's steps stand once it is converted (each text judged once)."""
-    judged: dict[str | None, Completeness] = {}
-    for row in rows:
-        if row[12] not in judged:
-            judged[row[12]] = after_conversion(row[12])
+    judged = Judged()
     return [judged[row[12]] for row in rows]
 
 
@@ -167,8 +164,8 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
     workbook, sheet = titled_workbook(str(fiscal_year), title)
     complete, not_confirmed = completion_counts(rows)
     sheet["A2"] = _(
-        "As of %(date)s; %(count)s procedures, of which %(complete)s become complete online "
-        "once converted (%(unknown)s not yet confirmed)",
+        "As of %(date)s; %(count)s procedures (complete online once converted: %(complete)s; "
+        "with a step not yet confirmed: %(unknown)s)",
         date=clock.today().isoformat(),
         count=number(len(rows)),
         complete=number(complete),

@@ -309,8 +309,8 @@ def rank_candidates(
 ) -> list[RankedEntry]:
     """Assign candidates to fiscal years in tier, then score order, until capacities are used.
 
-    Ties are broken by the volume scored (larger first), then code. Unknown volumes rank after known
-    ones inside a tier: unknown is never treated as 0. Only the policy's years from
+    Ties are broken by the volume scored (larger first), then code. Unknown volumes rank after
+    known ones inside a tier: unknown is never treated as 0. Only the policy's years from
     `current_year` on are planned (all of them without it), and a year's capacity is used
     first by the procedures `done` in it ({year: count}). Before the ranked ones a year takes
     the procedures pinned to it (a person may fill a year beyond its capacity), then those

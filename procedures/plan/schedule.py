@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, func, select
 from sqlmodel import Session, col
 
+from importers.schema import Completeness
 from procedures.core import clock
 from procedures.core.bulk import ColumnBatch, bind_value, bulk_insert
 from procedures.models import Lifecycle, PlanEntry, Procedure, utcnow
-from procedures.plan.completion import completion_by_year
+from procedures.plan.completion import Judged
 from procedures.plan.policy import ensure_policy, load_pins, normalise_policy
 from procedures.plan.ranking import (
     RankedEntry,
@@ -179,18 +180,27 @@ def progress(
         year["fiscal_year"]: YearProgress(year["fiscal_year"], year["capacity"])
         for year in policy["years"]
     }
+    # By year and stored steps: one pass also tells what each year's conversions complete.
     planned = session.execute(
-        select(col(PlanEntry.fiscal_year), func.count(), func.sum(col(Procedure.annual_volume)))
+        select(
+            col(PlanEntry.fiscal_year),
+            col(Procedure.steps),
+            func.count(),
+            func.sum(col(Procedure.annual_volume)),
+        )
         .join(Procedure, col(Procedure.id) == PlanEntry.procedure_id)
         .where(current, col(PlanEntry.fiscal_year) >= current_year)
-        .group_by(col(PlanEntry.fiscal_year))
+        .group_by(col(PlanEntry.fiscal_year), col(Procedure.steps))
     )
-    for year, count, volume in planned:
+    judged = Judged()
+    for year, steps, count, volume in planned:
         item = years.setdefault(year, YearProgress(year, None))
-        item.planned, item.planned_volume = int(count), int(volume or 0)
-    for year, completion in completion_by_year(session, from_year=current_year).items():
-        item = years.setdefault(year, YearProgress(year, None))
-        item.complete, item.not_confirmed = completion.complete, completion.not_confirmed
+        item.planned += count
+        item.planned_volume += int(volume or 0)
+        if judged[steps] is Completeness.complete:
+            item.complete += count
+        elif judged[steps] is Completeness.not_confirmed:
+            item.not_confirmed += count
     done = session.execute(
         select(
             col(Procedure.done_fiscal_year), func.count(), func.sum(col(Procedure.annual_volume))
