@@ -281,6 +281,13 @@ def test_each_year_counts_the_procedures_its_conversions_complete(app, client, d
         "D",
         "未確認の段階あり",
     ]
+    summary = [[cell.value for cell in row[:3]] for row in workbook.worksheets[1].iter_rows()]
+    assert summary[-4:] == [
+        ["実施後の完全オンライン化", "手続数", "年間件数"],
+        ["完全オンライン", 1, 700],
+        ["未確認の段階あり", 1, 600],
+        ["合計", 2, 1300],
+    ]
     client.get("/lang/en")
     page = client.get(f"/plan/{Y}").get_data(as_text=True)
     assert "Of these, complete online once converted: 1; with a step not yet confirmed: 0." in page

@@ -200,7 +200,8 @@ def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> Non
     sheet["A1"] = neutralise(title)
     sheet["A1"].font = Font(size=14, bold=True)
     row_number = 3
-    for heading, column in ((_("Department"), 1), (_("Tier"), 5), (_("Once converted"), 10)):
+    groupings = ((_("Department"), 1), (_("Tier"), 5), (_("Once converted"), ONCE_CONVERTED))
+    for heading, column in groupings:
         groups: dict[str, list[int]] = {}
         for values in rows:
             totals = groups.setdefault(values[column], [0, 0])
