@@ -273,7 +273,7 @@ def test_each_year_counts_the_procedures_its_conversions_complete(app, client, d
     workbook = load_workbook(io.BytesIO(client.get(f"/plan/{Y + 1}/export.xlsx").data))
     sheet = workbook.active
     assert sheet["A2"].value.endswith(
-        "2件（うち実施後に完全オンラインとなるもの 1件、段階の未確認 1件）"
+        "時点　2件（うち実施後に完全オンラインとなるもの 1件、段階に未確認があるもの 1件）"
     )
     assert [sheet["D5"].value, sheet["K5"].value, sheet["D6"].value, sheet["K6"].value] == [
         "C",
