@@ -87,6 +87,7 @@ def test_yearly_list_is_print_ready(app, db_session):
         "年間件数",
         "申請チャネル",
         "解消すべき阻害要因",
+        "実施後の完全オンライン化",
     ]
     assert [cell.value for cell in sheet[5]][:8] == [
         1,
@@ -110,7 +111,7 @@ def test_yearly_list_is_print_ready(app, db_session):
     assert sheet["H5"].number_format == "#,##0"
     assert (sheet.freeze_panes, sheet.auto_filter.ref, sheet.print_title_rows) == (
         "A5",
-        "A4:J6",
+        "A4:K6",
         "$4:$4",
     )
     assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", 9)

@@ -55,7 +55,10 @@ def test_yearly_plan_export_is_dated_in_japan_time(office, db_session):
     )
     office.post("/plan/recompute", data={"csrf_token": csrf_token(office, "/plan")})
     sheet = load_workbook(io.BytesIO(office.get("/plan/2026/export.xlsx").data)).active
-    assert sheet["A2"].value == "2026-12-05時点　1件"
+    assert sheet["A2"].value == (
+        "2026-12-05時点　1件"
+        "（うち実施後に完全オンラインとなるもの 0件、段階に未確認があるもの 1件）"
+    )
 
 
 def test_inventory_export_is_named_with_the_japanese_date(office):

@@ -520,6 +520,7 @@ def test_exports_write_labels_in_the_workbooks_language(app, db_session, languag
         1200,
         INVENTORY_CELLS["申請チャネル"][index],
         INVENTORY_CELLS["阻害要因"][index],
+        ("未確認の段階あり", "Not yet confirmed")[index],  # its steps, once converted
     ]
     survey = sheet_rows(client.get(f"/survey/2026/{division}.xlsx").get_data())
     files = {

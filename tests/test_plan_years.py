@@ -168,7 +168,7 @@ def test_a_past_year_lists_what_was_done_not_a_plan(client, db_session):
     past = re.search(r'<tr data-state="past">.*?</tr>', overview, re.S)
     assert past is not None
     cells = re.findall(r'<td class="num">([^<]*)</td>', past.group(0))
-    assert cells == ["4", "—", "—", "1", "1,200"]
+    assert cells == ["4", "—", "—", "—", "1", "1,200"]
     page = client.get(f"/plan/{last_year}").get_data(as_text=True)
     assert (
         "この年度は終了しています。一覧は計画ではなく、この年度にオンライン化した手続です。" in page

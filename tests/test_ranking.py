@@ -1,9 +1,18 @@
 """The plan's tier rules on small hand-made sets."""
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from procedures.plan.ranking import DEFAULT_POLICY, Candidate, rank_candidates, score_candidate
+from importers.steps import STEP_KEYS
+from procedures.plan.ranking import (
+    DEFAULT_POLICY,
+    VOLUME_BASES,
+    Candidate,
+    rank_candidates,
+    score_candidate,
+)
 
 
 def policy(*capacities: int, tiers=None) -> dict:
@@ -148,6 +157,9 @@ candidates = st.lists(
         mynaportal_eligible=st.booleans(),
         blockers=st.lists(st.sampled_from(BLOCKER_CODES), max_size=4, unique=True),
         life_events=st.lists(st.sampled_from(LIFE_EVENTS), max_size=2, unique=True).map(tuple),
+        online_volume=st.none() | st.integers(min_value=0, max_value=10**8),
+        offline_volume=st.none() | st.integers(min_value=0, max_value=10**8),
+        missing_step=st.none() | st.sampled_from(STEP_KEYS),
     ),
     max_size=30,
     unique_by=lambda item: item.id,
@@ -158,6 +170,8 @@ weights = st.fixed_dictionaries(
         "mynaportal": points,
         "blockers": st.fixed_dictionaries({code: points for code in BLOCKER_CODES}),
         "life_events": st.fixed_dictionaries({event: points for event in LIFE_EVENTS}),
+        "volume_basis": st.sampled_from(VOLUME_BASES),
+        "one_step": points,
     }
 )
 
@@ -169,5 +183,7 @@ def test_every_placed_score_is_the_sum_of_the_parts_shown(candidates, weights):
     for entry in rank_candidates(candidates, plan):
         shown = [part[2] for part in entry.parts]
         assert entry.score == round(sum(shown), 2)
+        # The stored reason, put together from strings, holds the very parts shown.
+        assert json.loads(entry.reason_json())["parts"] == entry.parts
         by_itself = next(item for item in candidates if item.id == entry.procedure_id)
         assert score_candidate(by_itself, weights) == (entry.score, entry.parts)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from importers.schema import Completeness
 from procedures.catalogue.procedures import blockers_from_column
 from procedures.core import clock
 from procedures.core.i18n import number
@@ -21,10 +22,12 @@ from procedures.core.spreadsheets import (
     write_header_row,
 )
 from procedures.models import Department, Division, Lifecycle, PlanEntry, Procedure
+from procedures.plan.completion import Judged
 from procedures.plan.reasons import reason_text
 from procedures.vocabulary import (
     BLOCKERS,
     CHANNELS,
+    COMPLETENESS,
     japanese_fiscal_year,
     label,
 )
@@ -49,6 +52,7 @@ def plan_rows(session: Session, fiscal_year: int) -> list[Any]:
             col(Procedure.blockers),
             col(Procedure.id),
             col(PlanEntry.score),
+            col(Procedure.steps),
         )
         .join(Procedure, col(Procedure.id) == PlanEntry.procedure_id)
         .join(Division, col(Division.id) == Procedure.division_id)
@@ -99,7 +103,9 @@ def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list
         _("Annual volume"),
         _("Channel"),
         _("Blockers to remove"),
+        _("Once converted"),
     ]
+    found = plan_rows(session, fiscal_year)
     rows = [
         [
             row[0],
@@ -112,10 +118,30 @@ def plan_table(session: Session, fiscal_year: int) -> tuple[list[str], list[list
             row[7],
             label(CHANNELS, row[8]) or None,
             "、".join(label(BLOCKERS, code) for code in blockers_from_column(row[9])),
+            label(COMPLETENESS, once),
         ]
-        for row in plan_rows(session, fiscal_year)
+        for row, once in zip(found, once_converted(found), strict=True)
     ]
     return headers, rows
+
+
+def once_converted(rows: list[Any]) -> list[Completeness]:
+    """Return where each plan row's steps stand once it is converted (each text judged once)."""
+    judged = Judged()
+    return [judged[row[12]] for row in rows]
+
+
+#: The column that says whether a procedure is complete online once converted (0-based).
+ONCE_CONVERTED = 10
+
+
+def completion_counts(rows: list[list[Any]]) -> tuple[int, int]:
+    """Return how many rows of the yearly list become complete online, and are not confirmed."""
+    said = [values[ONCE_CONVERTED] for values in rows]
+    return (
+        said.count(label(COMPLETENESS, Completeness.complete)),
+        said.count(label(COMPLETENESS, Completeness.not_confirmed)),
+    )
 
 
 #: The column of the reasons in the yearly list (1-based, as openpyxl counts).
@@ -136,10 +162,14 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
         year=fiscal_year,
     )
     workbook, sheet = titled_workbook(str(fiscal_year), title)
+    complete, not_confirmed = completion_counts(rows)
     sheet["A2"] = _(
-        "As of %(date)s; %(count)s procedures",
+        "As of %(date)s; %(count)s procedures (complete online once converted: %(complete)s; "
+        "with a step not yet confirmed: %(unknown)s)",
         date=clock.today().isoformat(),
         count=number(len(rows)),
+        complete=number(complete),
+        unknown=number(not_confirmed),
     )
     header_row = 4
     write_header_row(sheet, header_row, headers)
@@ -151,7 +181,7 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
             elif column == REASON_COLUMN:
                 # A sentence per line: the committee reads the reasons, not a code.
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
-    widths = [6, 16, 18, 14, 44, 18, 60, 12, 16, 28]
+    widths = [6, 16, 18, 14, 44, 18, 60, 12, 16, 28, 18]
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     last_row = header_row + max(len(rows), 1)
@@ -163,14 +193,15 @@ def plan_workbook(session: Session, *, fiscal_year: int, city: str) -> bytes:
 
 
 def _summary_sheet(workbook: Workbook, rows: list[list[Any]], title: str) -> None:
-    """Add counts and annual applications per department and per tier."""
+    """Add counts and annual applications per department, per tier and once converted."""
     from openpyxl.styles import Font  # loaded when first used, like the workbook
 
     sheet = workbook.create_sheet(_("Summary"))
     sheet["A1"] = neutralise(title)
     sheet["A1"].font = Font(size=14, bold=True)
     row_number = 3
-    for heading, column in ((_("Department"), 1), (_("Tier"), 5)):
+    groupings = ((_("Department"), 1), (_("Tier"), 5), (_("Once converted"), ONCE_CONVERTED))
+    for heading, column in groupings:
         groups: dict[str, list[int]] = {}
         for values in rows:
             totals = groups.setdefault(values[column], [0, 0])

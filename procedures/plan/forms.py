@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     Field,
     FieldList,
     FloatField,
@@ -177,6 +178,21 @@ class PolicyForm(FlaskForm):
     mynaportal_weight = FloatField(_l("On the My Number Portal list"), validators=WEIGHT_VALIDATORS)
     blockers = FormField(BlockerWeightsForm)
     life_events = FormField(LifeEventWeightsForm)
+    moved_online = BooleanField(
+        _l("Rank by the applications a conversion would move online"),
+        description=_l(
+            "The volume counts the applications a year not made online yet: as recorded, else "
+            "all applications less those made online, else all of them."
+        ),
+    )
+    one_step_weight = FloatField(
+        _l("One step from complete online"),
+        # Optional: blank gives no points, as a policy saved before this weight existed.
+        validators=[Optional(), *WEIGHT_VALIDATORS[1:]],
+        description=_l(
+            "Points for a procedure whose every step but one is online or not applicable."
+        ),
+    )
     try_plan = SubmitField(_l("Try it (nothing is saved)"))
     save = SubmitField(_l("Save as a new policy version and recompute"))
 
@@ -202,6 +218,8 @@ class PolicyForm(FlaskForm):
                 f"event_{index}": policy["weights"].get("life_events", {}).get(event, 0.0)
                 for index, event in enumerate(LIFE_EVENTS)
             },
+            "moved_online": policy["weights"].get("volume_basis") == "moved_online",
+            "one_step_weight": policy["weights"].get("one_step", 0.0),
         }
 
     def validate(self, extra_validators=None) -> bool:
@@ -295,5 +313,7 @@ class PolicyForm(FlaskForm):
                     event: self.life_events[f"event_{index}"].data or 0.0
                     for index, event in enumerate(LIFE_EVENTS)
                 },
+                "volume_basis": "moved_online" if self.moved_online.data else "annual",
+                "one_step": self.one_step_weight.data or 0.0,
             },
         }

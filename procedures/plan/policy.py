@@ -17,7 +17,13 @@ from procedures.models import (
     User,
     utcnow,
 )
-from procedures.plan.ranking import DEFAULT_POLICY, Pin, default_policy, tier_key
+from procedures.plan.ranking import (
+    DEFAULT_POLICY,
+    VOLUME_BASES,
+    Pin,
+    default_policy,
+    tier_key,
+)
 from procedures.survey.status import current_fiscal_year
 
 
@@ -51,6 +57,13 @@ def normalise_policy(data: dict[str, Any]) -> dict[str, Any]:
                 for event, points in weights.get("life_events", {}).items()
                 if float(points)
             },
+            # A policy saved before these options existed ranks as it did: both off.
+            "volume_basis": (
+                weights["volume_basis"]
+                if weights.get("volume_basis") in VOLUME_BASES
+                else VOLUME_BASES[0]
+            ),
+            "one_step": float(weights.get("one_step", 0.0)),
         },
     }
 

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlmodel import Session, col
 
+from importers.steps import decode
 from procedures.catalogue.procedures import blockers_from_column
+from procedures.catalogue.steps import missing_step
 from procedures.models import (
     Lifecycle,
     OnlineStatus,
@@ -46,8 +48,15 @@ DEFAULT_POLICY: dict[str, Any] = {
             "cost_benefit": -0.5,
             "other": -0.25,
         },
+        # Both options of complete online are off by default: the plan stays Fujisawa's.
+        "volume_basis": "annual",
+        "one_step": 0.0,
     },
 }
+
+#: What the volume part of a score counts: every application a year (the default), or those a
+#: conversion would move online (the applications a year not made online yet).
+VOLUME_BASES = ("annual", "moved_online")
 
 
 def default_policy(first_year: int) -> dict[str, Any]:
@@ -80,6 +89,11 @@ class Candidate:
     life_events: tuple[str, ...] = ()
     #: The fiscal year its division or the DX office set as its target (目標年度).
     target_fiscal_year: int | None = None
+    #: Of its applications a year, those made online and those by any other channel.
+    online_volume: int | None = None
+    offline_volume: int | None = None
+    #: The one offline step whose going online would complete it (catalogue.steps.missing_step).
+    missing_step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,11 +137,13 @@ class RankedEntry:
     #: For a pin: {"pin": reason}; for a target: {"target": year}; "passed": the year set, when
     #: it has passed and the procedure is placed in the current year instead.
     placed_by: dict[str, Any] | None = None
+    #: Which figure `volume` is (ScoreRule.scored_volume): "volume", every application a year.
+    volume_kind: str = "volume"
 
     @property
     def parts(self) -> list[list[Any]]:
         """Return every part of the score: [kind, what, points], the volume's first."""
-        return [volume_part(self.volume, self.volume_points), *self.flags.parts]
+        return [volume_part(self.volume, self.volume_points, self.volume_kind), *self.flags.parts]
 
     def reason_json(self) -> str:
         """Serialise the explanation; it is rendered in the reader's language (plan.reasons)."""
@@ -137,18 +153,18 @@ class RankedEntry:
         # 75,000 of these are written by a recompute: put together from strings (json.dumps
         # of each was 0.4 s of CPU), in the very form json.dumps gives.
         volume = "null" if self.volume is None else self.volume
-        kind = "volume_unknown" if self.volume is None else "volume"
+        kind = "volume_unknown" if self.volume is None else self.volume_kind
         return (
             f'{{"tier": "{self.tier}", "parts": [["{kind}", {volume}, '
             f"{self.volume_points!r}]{self.flags.json}]}}"
         )
 
 
-def volume_part(volume: int | None, points: float) -> list[Any]:
-    """Return the volume's part of a score, as the plan shows it."""
+def volume_part(volume: int | None, points: float, kind: str = "volume") -> list[Any]:
+    """Return the volume's part of a score, as the plan shows it (kind: ScoreRule.scored_volume)."""
     if volume is None:
         return ["volume_unknown", None, 0.0]
-    return ["volume", volume, points]
+    return [kind, volume, points]
 
 
 @contextmanager
@@ -182,8 +198,9 @@ class ScoreRule:
 
     A score is the sum of its parts, and the parts are what the plan shows a person, each as a
     sentence (procedures/plan/reasons.py has one for every kind of part below). The parts
-    that do not depend on the volume (portal, blockers, life events) are the same for every
-    candidate with the same flags: they are worked out once per distinct combination.
+    that do not depend on the volume (portal, blockers, life events, the one step from
+    complete) are the same for every candidate with the same flags: they are worked out once
+    per distinct combination.
     """
 
     def __init__(self, weights: dict[str, Any]) -> None:
@@ -191,8 +208,28 @@ class ScoreRule:
         self.portal_points = weights.get("mynaportal", 0.0)
         self.blocker_points = weights.get("blockers", {})
         self.event_points = weights.get("life_events", {})
-        self._flags: dict[tuple[bool, tuple[str, ...], tuple[str, ...]], FlagParts] = {}
+        self.moved_online = weights.get("volume_basis") == "moved_online"
+        self.one_step_points = weights.get("one_step", 0.0)
+        self._flags: dict[tuple[bool, tuple[str, ...], tuple[str, ...], str | None], FlagParts] = {}
         self._volumes: dict[int | None, float] = {None: 0.0}
+
+    def scored_volume(self, candidate: Candidate) -> tuple[str, int | None]:
+        """Return which figure the volume part counts, and the figure (None: not known).
+
+        By default every application a year ("volume"). Ranked by the applications moved
+        online: the applications a year not made online as recorded ("offline_volume"), else
+        all of them less those made online ("offline_difference"), else all of them, the split
+        not being known ("volume_not_split").
+        """
+        annual = candidate.annual_volume
+        if not self.moved_online:
+            return "volume", annual
+        if candidate.offline_volume is not None:
+            return "offline_volume", candidate.offline_volume
+        if annual is not None and candidate.online_volume is not None:
+            # More online than in all is a slip of the sheet: nothing is left to move.
+            return "offline_difference", max(annual - candidate.online_volume, 0)
+        return "volume_not_split", annual
 
     def volume_points(self, volume: int | None) -> float:
         """Return the volume's points: log10 of the applications a year, weighted; 0 unknown."""
@@ -204,7 +241,12 @@ class ScoreRule:
 
     def flag_parts(self, candidate: Candidate) -> FlagParts:
         """Return the parts that do not depend on the volume, with points other than zero."""
-        key = (candidate.mynaportal_eligible, tuple(candidate.blockers), candidate.life_events)
+        key = (
+            candidate.mynaportal_eligible,
+            tuple(candidate.blockers),
+            candidate.life_events,
+            candidate.missing_step,
+        )
         flags = self._flags.get(key)
         if flags is None:
             flags = self._flags[key] = FlagParts(self._parts_of_flags(candidate))
@@ -222,18 +264,22 @@ class ScoreRule:
             points = self.event_points.get(event, 0.0)
             if points:
                 parts.append(["life_event", event, points])
+        if candidate.missing_step is not None and self.one_step_points:
+            parts.append(["one_step", candidate.missing_step, self.one_step_points])
         return parts
 
     def parts(self, candidate: Candidate) -> list[list[Any]]:
         """Return every part of the candidate's score: [kind, what, points]."""
-        volume = candidate.annual_volume
-        return [volume_part(volume, self.volume_points(volume)), *self.flag_parts(candidate).parts]
+        kind, volume = self.scored_volume(candidate)
+        return [
+            volume_part(volume, self.volume_points(volume), kind),
+            *self.flag_parts(candidate).parts,
+        ]
 
     def score(self, candidate: Candidate) -> float:
         """Return the candidate's score: the sum of its parts, rounded to two decimals."""
-        return round(
-            self.volume_points(candidate.annual_volume) + self.flag_parts(candidate).total, 2
-        )
+        volume = self.scored_volume(candidate)[1]
+        return round(self.volume_points(volume) + self.flag_parts(candidate).total, 2)
 
 
 def score_candidate(candidate: Candidate, weights: dict[str, Any]) -> tuple[float, list[list]]:
@@ -263,8 +309,8 @@ def rank_candidates(
 ) -> list[RankedEntry]:
     """Assign candidates to fiscal years in tier, then score order, until capacities are used.
 
-    Ties are broken by volume (larger first), then code. Unknown volumes rank after known
-    ones inside a tier: unknown is never treated as 0. Only the policy's years from
+    Ties are broken by the volume scored (larger first), then code. Unknown volumes rank after
+    known ones inside a tier: unknown is never treated as 0. Only the policy's years from
     `current_year` on are planned (all of them without it), and a year's capacity is used
     first by the procedures `done` in it ({year: count}). Before the ranked ones a year takes
     the procedures pinned to it (a person may fill a year beyond its capacity), then those
@@ -292,8 +338,13 @@ def _ranked_items(
     ]
     # One pass of look-ups: the volume's points and tier by (volume, portal), the flags' parts
     # by the flags, each worked out once (75,000 candidates have a few thousand of each).
+    # The tier is always the annual volume's; ranked by the applications moved online, the
+    # points are those of the figure scored_volume chooses.
     by_volume: dict[tuple[int | None, bool], tuple[float, int | None]] = {}
     flag_parts = rule.flag_parts
+    moved_online = rule.moved_online
+    volume_points = rule.volume_points
+    kind = "volume"
     ranked: list[tuple] = []
     append = ranked.append
     placed: dict[int, list[tuple]] = {}
@@ -313,6 +364,9 @@ def _ranked_items(
         points, tier_index = looked_up
         if tier_index is None and wanted is None:
             continue
+        if moved_online:
+            kind, volume = rule.scored_volume(candidate)
+            points = volume_points(volume)
         flags = flag_parts(candidate)
         score = round(points + flags.total, 2)
         # The first six are the rank order; the id among them makes it total, so the tuples
@@ -329,6 +383,7 @@ def _ranked_items(
             flags,
             score,
             tier_index,
+            kind,
         )
         if wanted is None:
             append(item)
@@ -368,6 +423,7 @@ def _place(
                 item[7],
                 item[8],
                 by,
+                item[11],
             )
             for position, (is_target, item, by) in enumerate(fixed, start=1)
         ]
@@ -384,6 +440,8 @@ def _place(
                 item[6],
                 item[7],
                 item[8],
+                None,
+                item[11],
             )
             for position, item in enumerate(chunk, start=len(fixed) + 1)
         ]
@@ -411,23 +469,43 @@ def load_candidates(session: Session) -> list[Candidate]:
         col(Procedure.blockers),
         col(Procedure.life_events),
         col(Procedure.target_fiscal_year),
+        col(Procedure.online_volume),
+        col(Procedure.offline_volume),
+        col(Procedure.steps),
     ).where(*candidate_conditions())
-    # Few distinct blocker columns exist: parse each once.
+    # Few distinct blocker, life event and step columns exist: parse each once.
     parsed: dict[str | None, list[str]] = {}
     events: dict[str | None, tuple[str, ...]] = {}
+    missing: dict[str | None, str | None] = {None: None}
     candidates: list[Candidate] = []
     append = candidates.append
     with collector_paused():
-        for ident, code, volume, eligible, blockers, life_events, target in driver_rows(
-            session, query
-        ):
+        for row in driver_rows(session, query):
+            ident, code, volume, eligible, blockers, life_events, target, online, offline, steps = (
+                row
+            )
             codes = parsed.get(blockers)
             if codes is None:
                 codes = parsed[blockers] = blockers_from_column(blockers)
             names = events.get(life_events)
             if names is None:
                 names = events[life_events] = split_life_events(life_events)
-            append(Candidate(ident, code, volume, bool(eligible), codes, names, target))
+            if steps not in missing:
+                missing[steps] = missing_step(decode(steps))
+            append(
+                Candidate(
+                    ident,
+                    code,
+                    volume,
+                    bool(eligible),
+                    codes,
+                    names,
+                    target,
+                    online,
+                    offline,
+                    missing[steps],
+                )
+            )
     return candidates
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from procedures.vocabulary import BLOCKERS, japanese_fiscal_year, label
+from procedures.vocabulary import BLOCKERS, STEP_LABELS, japanese_fiscal_year, label
 
 #: From this many applications a year the volume's sentence says "many" (Fujisawa's second
 #: wave took the procedures of 1,000 or more).
@@ -48,6 +48,25 @@ PART_SENTENCES = {
     "mynaportal": _l("On the national My Number Portal list: %(points)s points"),
     "life_event": _l("Part of the life event “%(event)s”: %(points)s points"),
 }
+#: The volume's part when the policy ranks by the applications a conversion would move online:
+#: each says which figure it counted (ranking.ScoreRule.scored_volume).
+MOVED_ONLINE_SENTENCES = {
+    "offline_volume": _l(
+        "Applications a year not made online (%(volume)s, as recorded): %(points)s points"
+    ),
+    "offline_difference": _l(
+        "Applications a year not made online (%(volume)s: all applications less those made "
+        "online): %(points)s points"
+    ),
+    "volume_not_split": _l(
+        "Applications a year (%(volume)s; how many are made online is not known, so all are "
+        "counted): %(points)s points"
+    ),
+}
+#: The part of a procedure one step from complete online: the step that would complete it.
+ONE_STEP_SENTENCE = _l(
+    "Putting its “%(step)s” step online would make it complete online: %(points)s points"
+)
 #: A blocker's part: what it means for the procedure, and its points (usually negative).
 BLOCKER_SENTENCES = {
     "law_change": _l("A law or rule must be changed first: %(points)s points"),
@@ -119,6 +138,10 @@ def _part(kind: str, what: Any, points: float) -> str:
         return _say(blocker, points=shown)
     if kind == "life_event":
         return _say(PART_SENTENCES["life_event"], event=what, points=shown)
+    if kind in MOVED_ONLINE_SENTENCES:
+        return _say(MOVED_ONLINE_SENTENCES[kind], volume=f"{what:,}", points=shown)
+    if kind == "one_step":
+        return _say(ONE_STEP_SENTENCE, step=label(STEP_LABELS, what), points=shown)
     sentence = PART_SENTENCES.get(kind)
     # A mapping fills only the placeholders a sentence has: "not known" has none.
     return "" if sentence is None else _say(sentence, points=shown)

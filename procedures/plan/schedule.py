@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, func, select
 from sqlmodel import Session, col
 
+from importers.schema import Completeness
 from procedures.core import clock
 from procedures.core.bulk import ColumnBatch, bind_value, bulk_insert
 from procedures.models import Lifecycle, PlanEntry, Procedure, utcnow
+from procedures.plan.completion import Judged
 from procedures.plan.policy import ensure_policy, load_pins, normalise_policy
 from procedures.plan.ranking import (
     RankedEntry,
@@ -148,6 +150,9 @@ class YearProgress:
     capacity: int | None
     planned: int = 0
     planned_volume: int = 0
+    #: Of the planned, those complete online once converted, and those with a step not known.
+    complete: int = 0
+    not_confirmed: int = 0
     done: int = 0
     done_volume: int = 0
     #: "past" (shows what was done, no plan), "current" or "coming".
@@ -163,7 +168,7 @@ def _state(fiscal_year: int, current_year: int) -> str:
 def progress(
     session: Session, policy: dict[str, Any], *, current_year: int | None = None
 ) -> list[YearProgress]:
-    """Return target, planned and done per fiscal year, counted in SQL.
+    """Return target, planned (and how many it completes online) and done per year, in SQL.
 
     The years are the policy's, those the plan places procedures in, and those procedures
     were put online in. A past year shows only what was done in it: a plan left there by a
@@ -175,15 +180,27 @@ def progress(
         year["fiscal_year"]: YearProgress(year["fiscal_year"], year["capacity"])
         for year in policy["years"]
     }
+    # By year and stored steps: one pass also tells what each year's conversions complete.
     planned = session.execute(
-        select(col(PlanEntry.fiscal_year), func.count(), func.sum(col(Procedure.annual_volume)))
+        select(
+            col(PlanEntry.fiscal_year),
+            col(Procedure.steps),
+            func.count(),
+            func.sum(col(Procedure.annual_volume)),
+        )
         .join(Procedure, col(Procedure.id) == PlanEntry.procedure_id)
         .where(current, col(PlanEntry.fiscal_year) >= current_year)
-        .group_by(col(PlanEntry.fiscal_year))
+        .group_by(col(PlanEntry.fiscal_year), col(Procedure.steps))
     )
-    for year, count, volume in planned:
+    judged = Judged()
+    for year, steps, count, volume in planned:
         item = years.setdefault(year, YearProgress(year, None))
-        item.planned, item.planned_volume = int(count), int(volume or 0)
+        item.planned += count
+        item.planned_volume += int(volume or 0)
+        if judged[steps] is Completeness.complete:
+            item.complete += count
+        elif judged[steps] is Completeness.not_confirmed:
+            item.not_confirmed += count
     done = session.execute(
         select(
             col(Procedure.done_fiscal_year), func.count(), func.sum(col(Procedure.annual_volume))

@@ -24,7 +24,13 @@ from procedures.core.auth import OFFICE_ROLES, roles_required
 from procedures.core.downloads import xlsx_download
 from procedures.core.i18n import number
 from procedures.core.params import int_param
-from procedures.plan.exports import done_rows, plan_csv, plan_rows, plan_workbook
+from procedures.plan.exports import (
+    done_rows,
+    once_converted,
+    plan_csv,
+    plan_rows,
+    plan_workbook,
+)
 from procedures.plan.forms import PinForm, PolicyForm, RecomputeForm, SavePlanForm, UnpinForm
 from procedures.plan.policy import (
     current_policy,
@@ -169,6 +175,7 @@ def year(fiscal_year: int):
     ]
     rows = []
     if fiscal_year >= this_year:
+        found = plan_rows(session, fiscal_year)
         rows = [
             {
                 "position": row[0],
@@ -180,8 +187,9 @@ def year(fiscal_year: int):
                 "reasons": reason_sentences(row[6]),
                 "volume": row[7],
                 "id": row[10],
+                "once_converted": once.value,
             }
-            for row in plan_rows(session, fiscal_year)
+            for row, once in zip(found, once_converted(found), strict=True)
         ]
     policy_years = {item["fiscal_year"]: item["capacity"] for item in policy["years"]}
     return render_template(
