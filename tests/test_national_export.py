@@ -19,7 +19,7 @@ COMPARED = (
     "code", "kind", "online_status", "blockers", "target_fiscal_year", "done_fiscal_year",
     "identity_check", "seal_required", "fee_required", "fee_payment", "attachments",
     "life_events", "verdict", "verdict_reason", "mynaportal_eligible", "visit_required",
-    "notes", "steps", "annual_volume", "raw_values",
+    "notes", "steps", "annual_volume", "volume_fiscal_year", "raw_values",
 )  # fmt: skip
 
 
@@ -39,7 +39,7 @@ def city_with_quirks(session: Session) -> dict[str, int]:
         session, records, "戸籍証明書の交付", code="C-2", kind="certificate",
         online_status="done", identity_check=4, seal_required=False, fee_required=False,
         life_events="子育て; 被災", done_fiscal_year=2022, notes="=HYPERLINK(1)",
-        visit_required=True, annual_volume=1200,
+        visit_required=True, annual_volume=1200, volume_fiscal_year=2024,
     )  # fmt: skip
     planned = add_procedure(
         session, records, "戸籍の閲覧申請", kind="inspection", online_status="not_done",

@@ -27,10 +27,11 @@ from procedures.models import Department, Division, ExtraHeader, Lifecycle, Proc
 #: The fields read per procedure, in the order of a query row.
 _FIELDS = (
     "id", "code", "name", "legal_basis", "kind", "applicant", "life_events", "annual_volume",
-    "online_volume", "offline_volume", "visit_required", "visit_reason", "fee_required",
-    "fee_payment", "attachments", "originals_required", "seal_required", "identity_check",
-    "mynaportal_eligible", "online_status", "channel", "verdict", "verdict_reason", "blockers",
-    "target_fiscal_year", "done_fiscal_year", "notes", "extra", "steps", "raw_values",
+    "online_volume", "offline_volume", "volume_fiscal_year", "visit_required", "visit_reason",
+    "fee_required", "fee_payment", "attachments", "originals_required", "seal_required",
+    "identity_check", "mynaportal_eligible", "online_status", "channel", "verdict",
+    "verdict_reason", "blockers", "target_fiscal_year", "done_fiscal_year", "notes", "extra",
+    "steps", "raw_values",
 )  # fmt: skip
 
 
@@ -356,6 +357,9 @@ class NationalWriter:
             row.detail(layout, "来庁の要否", yes_no[str(record.visit_required).lower()])
         if record.visit_reason:
             row.detail(layout, "来庁が必要な理由", record.visit_reason)
+        # R7 counts are of one fiscal year without saying which; the city's year rides along.
+        if record.volume_fiscal_year is not None:
+            row.detail(layout, "件数の年度", str(record.volume_fiscal_year))
         if self.with_seal and record.seal_required is not None:
             row.detail(layout, "押印・署名の要否", yes_no[str(record.seal_required).lower()])
         if record.mynaportal_eligible:
