@@ -151,6 +151,10 @@ def area_pages(client, db_session, procedure_id: int) -> dict[str, str]:
         "/dashboard": "/help/dashboard",
         "/priority": "/help/review",
         "/missing": "/help/review",
+        "/national": "/help/national",
+        "/national/links": "/help/national",
+        "/national/review": "/help/national",
+        "/national/export": "/help/national",
     }
 
 

@@ -34,6 +34,8 @@ class Topic:
     terms: tuple[str, ...]
     #: The area's page opens only for the roles that import (not for viewers).
     uploaders_only: bool = False
+    #: The area's page opens only for the DX office and administrators.
+    office_only: bool = False
 
 
 #: The help pages, in the order of the work. Their texts are templates/help/<lang>/<key>.html:
@@ -96,6 +98,16 @@ TOPICS = {
         ),
         "priority.index",
         ("priority_list", "mynaportal", "missing"),
+    ),
+    "national": Topic(
+        _l("Help: the national survey and the national reference"),
+        _l(
+            "Exporting the inventory in the national layout, loading the national inventory, "
+            "linking procedures to national IDs and reviewing national changes."
+        ),
+        "national.index",
+        ("online_status", "blockers", "annual_volume"),
+        office_only=True,
     ),
 }
 #: The headings of the glossary page's groups (procedures.help.glossary.GROUPS).
