@@ -36,6 +36,10 @@ HEADINGS = {
         "ヘルプ：国の優先手続と未掲載の手続",
         "Help: the national priority list and missing procedures",
     ),
+    "/help/national": (
+        "ヘルプ：国の棚卸調査と国の棚卸結果",
+        "Help: the national survey and the national reference",
+    ),
 }
 #: The terms the issue names, which the glossary must explain (at least).
 REQUIRED_TERMS = {

@@ -352,3 +352,33 @@ def test_the_command_exits_1_with_the_reason_when_nothing_can_be_loaded(runner, 
     result = runner.invoke(args=["load-national-reference", str(city)])
     assert result.exit_code == 1
     assert "refused: no column of the file is a national procedure ID (手続ID)" in result.output
+
+
+def test_a_procedure_page_shows_its_national_id_and_the_change_to_review(client, db_session):
+    entries = national_entries()
+    load(db_session, entries)
+    ids = linked_city(db_session)
+    unlinked = add_procedure(db_session, add_division(db_session, "税務課"), "市独自の手続")
+    load(db_session, three_changed_one_removed(entries), "national-newer.xlsx")
+    add_user(db_session, "office", Role.dx_office)
+    add_user(db_session, "reader", Role.viewer)
+    login(client, "office")
+    flagged = client.get(f"/procedures/{ids[0]}").get_data(as_text=True)
+    assert re.search(
+        rf'<dd id="national-id">1001 <a class="badge badge-warn" href="/national/review/{ids[0]}">'
+        r"国の内容が変わりました：確認する</a></dd>",
+        flagged,
+    )
+    quiet = client.get(f"/procedures/{ids[10]}").get_data(as_text=True)
+    assert '<dd id="national-id">1011</dd>' in quiet
+    alone = client.get(f"/procedures/{unlinked.id}").get_data(as_text=True)
+    assert (
+        '<dd id="national-id">未対応付け (<a href="/national/links">手続の対応付け</a>)</dd>'
+        in alone
+    )
+    client.get("/logout")
+    login(client, "reader")
+    # A viewer sees the ID, not the review nor the linking, and no row where there is no link.
+    seen = client.get(f"/procedures/{ids[0]}").get_data(as_text=True)
+    assert '<dd id="national-id">1001</dd>' in seen
+    assert 'id="national-id"' not in client.get(f"/procedures/{unlinked.id}").get_data(as_text=True)

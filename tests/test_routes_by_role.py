@@ -94,6 +94,7 @@ TABLE = [
     ("GET", "/help/survey", LOGIN, OK, OK, OK, OK),
     ("GET", "/help/dashboard", LOGIN, OK, OK, OK, OK),
     ("GET", "/help/review", LOGIN, OK, OK, OK, OK),
+    ("GET", "/help/national", LOGIN, OK, OK, OK, OK),
     ("POST", "/missing/{other}/keep", LOGIN, DENIED, DENIED, OK, OK),
     ("POST", "/missing/{own}/retire", LOGIN, DENIED, OK, OK, OK),
     # The national reference: the DX office's alone (a POST without a file or an ID is refused

@@ -59,6 +59,7 @@ from procedures.core.params import PAGE_MAX, choice_param, int_list_param, int_p
 from procedures.core.templating import FIELDS as FIELD_LABELS
 from procedures.core.templating import change_text
 from procedures.models import Division, Procedure, Role
+from procedures.national.links import confirmed_link
 from procedures.vocabulary import (
     BLOCKERS,
     LIFE_EVENTS,
@@ -185,6 +186,7 @@ def _detail_page(procedure: Procedure, form: TriageForm | None, status: int = 20
         triage_form=form,
         steps_form=steps_form,
         steps_row=step_row(procedure.steps),
+        national_link=confirmed_link(session, procedure.id),
     ), status
 
 
