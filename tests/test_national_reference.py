@@ -372,10 +372,8 @@ def test_a_procedure_page_shows_its_national_id_and_the_change_to_review(client,
     quiet = client.get(f"/procedures/{ids[10]}").get_data(as_text=True)
     assert '<dd id="national-id">1011</dd>' in quiet
     alone = client.get(f"/procedures/{unlinked.id}").get_data(as_text=True)
-    assert (
-        '<dd id="national-id">未対応付け (<a href="/national/links">手続の対応付け</a>)</dd>'
-        in alone
-    )
+    sentence = 'まだ対応付けていません。 <a href="/national/links">対応付ける</a>'
+    assert f'<dd id="national-id">{sentence}</dd>' in alone
     client.get("/logout")
     login(client, "reader")
     # A viewer sees the ID, not the review nor the linking, and no row where there is no link.
