@@ -256,3 +256,25 @@ def test_an_import_names_the_user_given_in_the_audit_log(runner, db_session, tmp
     suzuki = db_session.exec(select(User).where(User.login == "suzuki")).one()
     events = db_session.exec(select(AuditEvent.action, AuditEvent.user_id)).all()
     assert events == [("create", suzuki.id)]
+
+
+def test_a_command_leaves_no_write_ahead_log_behind(tmp_path):
+    """The process closes its SQLite connections at exit: only the database file remains."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    database = folder / "procedures.sqlite"
+    path = small_inventory(tmp_path / "i.xlsx", [["市民課", "転入届", "500", "要"]])
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "x"}
+    for command in (["init-db"], ["import-inventory", str(path), "--json"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["created"] == 1
+    assert sorted(entry.name for entry in folder.iterdir()) == ["procedures.sqlite"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,6 +26,7 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _ENGINES.add(engine)
         event.listen(engine, "connect", _sqlite_pragmas)
         path = engine.url.database
         if path and path != ":memory:" and not path.startswith("file:"):
@@ -30,7 +34,30 @@ def make_engine(url: str) -> Engine:
             checkpointer = _CHECKPOINTERS.setdefault(os.path.abspath(path), _Checkpointer(path))
             event.listen(engine, "checkin", checkpointer.checked_in)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    _ENGINES.add(engine)
+    return engine
+
+
+#: The engines this process made and still holds, closed at its exit (see _at_exit).
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _at_exit() -> None:
+    """Close every engine's pooled connections, then spare the interpreter its last collections.
+
+    Python's shutdown runs full garbage collections over every object the libraries loaded
+    (110,000 after an import) only to free memory the system takes back at once: 0.2 s of the
+    national import's 4.6 s as a command. Frozen, they are skipped. The connections are closed
+    first, not left to those collections: SQLite then removes the write-ahead log as usual.
+    Runs after the non-daemon checkpoint threads have been joined (threading's own exit hook).
+    """
+    for engine in list(_ENGINES):
+        engine.dispose()
+    gc.freeze()
+
+
+atexit.register(_at_exit)
 
 
 def create_private_file(path: str | os.PathLike[str]) -> None:
