@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from pathlib import Path
@@ -11,8 +12,11 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from procedures.core import db
+from procedures.models import User
 
 #: The option of a command that can print its result as one JSON object instead of text.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -34,6 +38,17 @@ def echo_json_or_lines(result: Any, as_json: bool, lines: Iterable[str]) -> None
         return
     for line in lines:
         click.echo(line)
+
+
+def user_id_or_exit(session: Session, login: str | None) -> int | None:
+    """Return the id of the user named by --user; exit 1 when there is none of that login."""
+    if login is None:
+        return None
+    user_id = session.execute(select(col(User.id)).where(col(User.login) == login)).scalar()
+    if user_id is None:
+        click.echo(f"refused: there is no user {login!r}; create it with create-user", err=True)
+        sys.exit(1)
+    return user_id
 
 
 def init_app(app: Flask) -> None:

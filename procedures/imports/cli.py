@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
-from sqlmodel import Session, col
 
 from procedures.core import db
-from procedures.models import User
+from procedures.core.cli import user_id_or_exit
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -65,7 +63,7 @@ def import_inventory_command(
         click.echo(f"reading {path.name} …", err=True)
     try:
         with db.session_scope() as session:
-            user_id = _user_id_or_exit(session, login)
+            user_id = user_id_or_exit(session, login)
             outcome = import_now(
                 session,
                 Upload(
@@ -185,17 +183,6 @@ def _value_map_or_exit(path: Path | None) -> ValueMap | None:
     sys.exit(1)
 
 
-def _user_id_or_exit(session: Session, login: str | None) -> int | None:
-    """Return the id of the user named by --user; exit 1 when there is none of that login."""
-    if login is None:
-        return None
-    user_id = session.execute(select(col(User.id)).where(col(User.login) == login)).scalar()
-    if user_id is None:
-        click.echo(f"refused: there is no user {login!r}; create it with create-user", err=True)
-        sys.exit(1)
-    return user_id
-
-
 class TerminalProgress:
     """A click progress bar on stderr, created once the number of rows to write is known."""
 
@@ -227,7 +214,7 @@ def revert_import_command(batch_id: int, login: str | None) -> None:
 
     try:
         with db.session_scope() as session:
-            user_id = _user_id_or_exit(session, login)
+            user_id = user_id_or_exit(session, login)
             outcome = revert_import(session, batch_id=batch_id, user_id=user_id)
     except LookupError:
         click.echo(f"refused: there is no import {batch_id}", err=True)

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
-from sqlmodel import Session, col
 
 from procedures.core import db
-from procedures.models import User
+from procedures.core.cli import user_id_or_exit
 
 #: Why a file gives no reference, as the command says it (importers.national_reference).
 REFUSALS = {
@@ -35,7 +33,7 @@ def load_national_reference_command(path: Path, login: str | None) -> None:
     started = time.perf_counter()
     try:
         with db.session_scope() as session:
-            user_id = _user_id(session, login)
+            user_id = user_id_or_exit(session, login)
             outcome = load_reference(
                 session, content=path.read_bytes(), file_name=path.name, user_id=user_id
             )
@@ -51,17 +49,6 @@ def load_national_reference_command(path: Path, login: str | None) -> None:
         f" ({outcome.without_id:,} rows without an ID or a name, {outcome.repeated:,} repeated"
         f" IDs, not loaded). Flagged for review: {outcome.flagged:,}."
     )
-
-
-def _user_id(session: Session, login: str | None) -> int | None:
-    """Return the id of the user named by --user; exit 1 when there is none of that login."""
-    if login is None:
-        return None
-    user_id = session.execute(select(col(User.id)).where(col(User.login) == login)).scalar()
-    if user_id is None:
-        click.echo(f"refused: there is no user {login!r}; create it with create-user", err=True)
-        sys.exit(1)
-    return user_id
 
 
 @click.command("export-national")
